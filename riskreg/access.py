@@ -1,0 +1,130 @@
+"""Who may do what: permissions per role, the route decorators, and the unit scope of risks.
+
+Deny by default: every view is wrapped by `requires(permission)` or marked `public`; a test walks
+`app.url_map` and fails on a view that is neither. Out-of-scope objects answer 404, never 403, so a
+department user cannot learn that another unit's risk exists (security.md B3).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import abort, g, request
+from flask_login import current_user
+from sqlalchemy import ColumnElement, and_, true
+
+from riskreg.models import Risk, Role, User
+
+
+class Permission(enum.StrEnum):
+    RISK_READ = "risk.read"  # read risks in scope
+    RISK_WRITE = "risk.write"  # create and edit risks, assessments, controls, actions in scope
+    RISK_RESTORE = "risk.restore"  # restore deleted risks
+    REVIEW_READ = "review.read"  # heatmap, agenda, minutes
+    REVIEW_DECIDE = "review.decide"  # record task force decisions, accept escalations at task force level
+    CYCLE_MANAGE = "cycle.manage"  # open, move and close review cycles
+    APPETITE_READ = "appetite.read"
+    APPETITE_DRAFT = "appetite.draft"
+    APPETITE_ENDORSE = "appetite.endorse"
+    RISK_ACCEPT = "risk.accept"  # record acceptances above appetite (level checked by the operation)
+    ESCALATE = "escalate"  # raise and decide escalations (level checked by the operation)
+    EXPORT_COUNCIL = "export.council"
+    IMPORT_REGISTER = "import.register"
+    ADMIN_USERS = "admin.users"
+    AUDIT_READ = "audit.read"
+
+
+_READ_ALL = {Permission.RISK_READ, Permission.REVIEW_READ, Permission.APPETITE_READ, Permission.AUDIT_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset({*_READ_ALL, Permission.ADMIN_USERS, Permission.APPETITE_ENDORSE, Permission.RISK_RESTORE}),
+    Role.COORDINATOR: frozenset(
+        {
+            *_READ_ALL,
+            Permission.RISK_WRITE,
+            Permission.RISK_RESTORE,
+            Permission.CYCLE_MANAGE,
+            Permission.APPETITE_DRAFT,
+            Permission.EXPORT_COUNCIL,
+            Permission.IMPORT_REGISTER,
+            Permission.ESCALATE,
+            Permission.RISK_ACCEPT,
+        }
+    ),
+    Role.TASKFORCE: frozenset({*_READ_ALL, Permission.REVIEW_DECIDE, Permission.ESCALATE, Permission.RISK_ACCEPT}),
+    Role.SECRETARIAT: frozenset({*_READ_ALL, Permission.EXPORT_COUNCIL}),
+    Role.FOCAL_POINT: frozenset(
+        {
+            Permission.RISK_READ,
+            Permission.RISK_WRITE,
+            Permission.APPETITE_READ,
+            Permission.IMPORT_REGISTER,
+            Permission.ESCALATE,
+            Permission.RISK_ACCEPT,
+        }
+    ),
+    Role.VIEWER: frozenset(_READ_ALL),
+}
+
+# Roles that see every unit; the others see only their own unit's risks.
+ALL_UNITS_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.TASKFORCE, Role.SECRETARIAT, Role.VIEWER})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def has_permission(user: User | None, permission: Permission) -> bool:
+    return user is not None and user.is_active and permission in ROLE_PERMISSIONS[user.role]
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    """Route decorator: signed in and holding `permission`, else login redirect or 403."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                from riskreg.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not has_permission(cast(User, current_user), permission):
+                g.authz_failure = f"{request.endpoint} needs {permission.value}"
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = permission  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anonymous users (login page, health check)."""
+    view.required_permission = None  # type: ignore[attr-defined]
+    return view
+
+
+def sees_all_units(user: User) -> bool:
+    return user.role in ALL_UNITS_ROLES
+
+
+def risk_scope(user: User, *, include_deleted: bool = False) -> ColumnElement[bool]:
+    """SQL condition for the risks `user` may read."""
+    clauses: list[ColumnElement[bool]] = []
+    if not include_deleted:
+        clauses.append(Risk.deleted_at.is_(None))
+    if not sees_all_units(user):
+        clauses.append(Risk.org_unit_id == user.org_unit_id)
+    return and_(true(), *clauses)
+
+
+def may_edit_risk(user: User, risk: Risk) -> bool:
+    if not has_permission(user, Permission.RISK_WRITE) or risk.is_deleted:
+        return False
+    return sees_all_units(user) or risk.org_unit_id == user.org_unit_id
+
+
+def may_read_unit(user: User, org_unit_id: int) -> bool:
+    return sees_all_units(user) or user.org_unit_id == org_unit_id

@@ -1,0 +1,408 @@
+"""Risk appetite statements and the judgement of a residual score against them.
+
+Pure: no Flask, no database session. A statement is a versioned document endorsed by
+the governing body; for each risk category it sets a level, an appetite maximum and a
+tolerance maximum on the residual score. `judge()` applies domain.md (b).2.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from riskreg.scoring import Scales
+
+
+class AppetiteError(ValueError):
+    """A statement or category file that cannot be used; the message names file and key."""
+
+
+class Zone(enum.StrEnum):
+    """Where a residual score sits against its category appetite, best first."""
+
+    WITHIN_APPETITE = "within_appetite"
+    ABOVE_APPETITE = "above_appetite"
+    OUTSIDE_TOLERANCE = "outside_tolerance"
+    NOT_EVALUATED = "not_evaluated"
+
+    @property
+    def label(self) -> str:
+        return _ZONE_LABELS[self]
+
+    @property
+    def severity(self) -> int:
+        """0 within, 1 above, 2 outside; not evaluated counts as within."""
+        return _ZONE_SEVERITY[self]
+
+
+_ZONE_LABELS = {
+    Zone.WITHIN_APPETITE: "Within appetite",
+    Zone.ABOVE_APPETITE: "Above appetite",
+    Zone.OUTSIDE_TOLERANCE: "Outside tolerance",
+    Zone.NOT_EVALUATED: "Not evaluated",
+}
+_ZONE_SEVERITY = {Zone.NOT_EVALUATED: 0, Zone.WITHIN_APPETITE: 0, Zone.ABOVE_APPETITE: 1, Zone.OUTSIDE_TOLERANCE: 2}
+
+
+class AppetiteLevel(enum.StrEnum):
+    """The five appetite levels of the Risk Appetite Guidance Note, most cautious first."""
+
+    AVERSE = "averse"
+    MINIMAL = "minimal"
+    CAUTIOUS = "cautious"
+    OPEN = "open"
+    EAGER = "eager"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+# Default thresholds per level on a 5×5 scale (domain.md (b).1); a statement may override them.
+LEVEL_DEFAULTS: Mapping[AppetiteLevel, tuple[int, int]] = {
+    AppetiteLevel.AVERSE: (3, 4),
+    AppetiteLevel.MINIMAL: (4, 6),
+    AppetiteLevel.CAUTIOUS: (6, 9),
+    AppetiteLevel.OPEN: (9, 12),
+    AppetiteLevel.EAGER: (12, 16),
+}
+
+LEVEL_MEANINGS: Mapping[AppetiteLevel, str] = {
+    AppetiteLevel.AVERSE: "Avoid risk; no decisions outside the usual processes.",
+    AppetiteLevel.MINIMAL: "Only low-risk options that support priorities; strong controls expected.",
+    AppetiteLevel.CAUTIOUS: "Options where benefits outweigh risks, taken carefully.",
+    AppetiteLevel.OPEN: "Willing to take difficult decisions, with considered risk-taking.",
+    AppetiteLevel.EAGER: "Ready to take difficult decisions, with informed risk-taking.",
+}
+
+
+@dataclass(frozen=True)
+class CategoryAppetite:
+    """A statement's position on one risk category."""
+
+    category: str
+    level: AppetiteLevel
+    appetite_max: int
+    tolerance_max: int
+    zero_tolerance: bool = False
+    max_impact: int | None = None
+    narrative: str = ""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One version of a risk appetite statement."""
+
+    version: str
+    title: str
+    organisation: str
+    status: str
+    endorsing_body: str
+    session: str
+    document_symbol: str
+    endorsed_on: date | None
+    effective_from: date | None
+    effective_to: date | None
+    supersedes: str
+    review_due_on: date | None
+    preamble: str
+    overall: str
+    categories: Mapping[str, CategoryAppetite] = field(default_factory=dict)
+
+    def for_category(self, code: str) -> CategoryAppetite | None:
+        return self.categories.get(code)
+
+
+@dataclass(frozen=True)
+class CategoryDefinition:
+    """A risk category of the taxonomy in `appetite/categories.toml`."""
+
+    code: str
+    name: str
+    definition: str
+    sort_order: int
+
+
+def judge(
+    likelihood: int | None,
+    impact: int | None,
+    appetite: CategoryAppetite | None,
+    scales: Scales,
+    *,
+    opportunity: bool = False,
+) -> Zone:
+    """Judge a residual (likelihood, impact) against a category's appetite.
+
+    Opportunities are rated but never judged against threat appetite; a missing
+    residual or a category the statement does not cover is not evaluated.
+    """
+    if opportunity or appetite is None or likelihood is None or impact is None:
+        return Zone.NOT_EVALUATED
+    score = scales.score(likelihood, impact)
+    if scales.band(score).critical:
+        # Universal ceiling: the critical band is never acceptable, whatever the category.
+        return Zone.OUTSIDE_TOLERANCE
+    if score <= appetite.appetite_max:
+        if appetite.max_impact is not None and impact > appetite.max_impact:
+            return Zone.ABOVE_APPETITE
+        return Zone.WITHIN_APPETITE
+    if appetite.zero_tolerance or score > appetite.tolerance_max:
+        return Zone.OUTSIDE_TOLERANCE
+    return Zone.ABOVE_APPETITE
+
+
+def threshold_problems(appetite: CategoryAppetite, scales: Scales) -> list[str]:
+    """What is wrong with one category's thresholds on these scales (empty when fine)."""
+    problems = []
+    top = scales.max_score
+    if not 1 <= appetite.appetite_max <= top:
+        problems.append(f"appetite maximum must be between 1 and {top}")
+    if not 1 <= appetite.tolerance_max <= top:
+        problems.append(f"tolerance maximum must be between 1 and {top}")
+    if appetite.appetite_max > appetite.tolerance_max:
+        problems.append("appetite maximum must not exceed the tolerance maximum")
+    if appetite.zero_tolerance and appetite.tolerance_max != appetite.appetite_max:
+        problems.append(
+            "a zero-tolerance category has no band above appetite: tolerance maximum must equal appetite maximum"
+        )
+    if appetite.max_impact is not None and not 1 <= appetite.max_impact <= scales.max_impact:
+        problems.append(f"impact cap must be between 1 and {scales.max_impact}")
+    return problems
+
+
+def zone_grid(appetite: CategoryAppetite, scales: Scales) -> list[list[Zone]]:
+    """Zone of every cell, rows from the highest likelihood down, columns impact 1→max."""
+    return [
+        [judge(li, im, appetite, scales) for im in range(1, scales.max_impact + 1)]
+        for li in range(scales.max_likelihood, 0, -1)
+    ]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def load_statement(path: Path | str, scales: Scales, category_codes: Iterable[str] | None = None) -> Statement:
+    path = Path(path)
+    return parse_statement(_read_toml(path), scales, source=str(path), category_codes=category_codes)
+
+
+def parse_statement(
+    data: Mapping[str, Any],
+    scales: Scales,
+    source: str = "<statement>",
+    category_codes: Iterable[str] | None = None,
+) -> Statement:
+    """Validate a parsed statement document (format in `appetite/README.md`)."""
+
+    def fail(key: str, problem: str) -> AppetiteError:
+        return AppetiteError(f"{source}: {key}: {problem}")
+
+    def text(key: str, required: bool = False, where: Mapping[str, Any] = data, prefix: str = "") -> str:
+        value = where.get(key, "")
+        if not isinstance(value, str):
+            raise fail(prefix + key, "must be a text")
+        if required and not value.strip():
+            raise fail(prefix + key, "is missing")
+        return value.strip()
+
+    def day(key: str, required: bool = False) -> date | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise fail(key, "is missing")
+            return None
+        if not isinstance(value, date) or hasattr(value, "hour"):
+            raise fail(key, f"must be a date written as 2020-10-05, not {value!r}")
+        return value
+
+    status = text("status") or "draft"
+    if status not in STATEMENT_STATUSES:
+        raise fail("status", f"must be one of {', '.join(STATEMENT_STATUSES)}, not {status!r}")
+    endorsed = status in ("endorsed", "superseded")
+    statement = Statement(
+        version=text("version", required=True),
+        title=text("title", required=True),
+        organisation=text("organisation"),
+        status=status,
+        endorsing_body=text("endorsing_body", required=endorsed),
+        session=text("session", required=endorsed),
+        document_symbol=text("document_symbol", required=endorsed),
+        endorsed_on=day("endorsed_on", required=endorsed),
+        effective_from=day("effective_from", required=endorsed),
+        effective_to=day("effective_to"),
+        supersedes=text("supersedes"),
+        review_due_on=day("review_due_on"),
+        preamble=text("preamble"),
+        overall=text("overall", required=True),
+    )
+    if len(statement.version) > 20:
+        raise fail("version", "must be at most 20 characters")
+    if statement.effective_from and statement.effective_to and statement.effective_to <= statement.effective_from:
+        raise fail("effective_to", "must be after effective_from")
+    raw_categories = data.get("categories")
+    if not isinstance(raw_categories, dict) or not raw_categories:
+        raise fail("categories", "must hold one [categories.CODE] table per risk category")
+    known = set(category_codes) if category_codes is not None else None
+    categories: dict[str, CategoryAppetite] = {}
+    for code, row in raw_categories.items():
+        prefix = f"categories.{code}."
+        if known is not None and code not in known:
+            raise fail(f"categories.{code}", f"is not a known risk category ({', '.join(sorted(known))})")
+        if not isinstance(row, dict):
+            raise fail(f"categories.{code}", "must be a table")
+        level_text = text("level", required=True, where=row, prefix=prefix).lower()
+        try:
+            level = AppetiteLevel(level_text)
+        except ValueError:
+            raise fail(prefix + "level", f"must be one of {', '.join(lv.value for lv in AppetiteLevel)}") from None
+        default_appetite, default_tolerance = LEVEL_DEFAULTS[level]
+        zero = row.get("zero_tolerance", False)
+        if not isinstance(zero, bool):
+            raise fail(prefix + "zero_tolerance", "must be true or false")
+        values = {}
+        for key, default in (("appetite_max", default_appetite), ("tolerance_max", default_tolerance)):
+            value = row.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise fail(prefix + key, f"must be a whole number, not {value!r}")
+            values[key] = value
+        max_impact = row.get("max_impact")
+        if max_impact is not None and (isinstance(max_impact, bool) or not isinstance(max_impact, int)):
+            raise fail(prefix + "max_impact", "must be a whole number")
+        appetite = CategoryAppetite(
+            category=code,
+            level=level,
+            appetite_max=values["appetite_max"],
+            tolerance_max=values["tolerance_max"],
+            zero_tolerance=zero,
+            max_impact=max_impact,
+            narrative=text("narrative", where=row, prefix=prefix),
+        )
+        problems = threshold_problems(appetite, scales)
+        if problems:
+            raise fail(f"categories.{code}", "; ".join(problems))
+        categories[code] = appetite
+    return replace(statement, categories=categories)
+
+
+STATEMENT_STATUSES = ("draft", "submitted", "endorsed", "superseded", "withdrawn")
+
+
+def dump_statement(statement: Statement) -> str:
+    """Write a statement as TOML that `parse_statement` reads back to an equal Statement."""
+    doc: dict[str, Any] = {
+        "version": statement.version,
+        "title": statement.title,
+        "organisation": statement.organisation,
+        "status": statement.status,
+        "endorsing_body": statement.endorsing_body,
+        "session": statement.session,
+        "document_symbol": statement.document_symbol,
+        "supersedes": statement.supersedes,
+        "preamble": statement.preamble,
+        "overall": statement.overall,
+    }
+    for key in ("endorsed_on", "effective_from", "effective_to", "review_due_on"):
+        value = getattr(statement, key)
+        if value is not None:
+            doc[key] = value
+    doc["categories"] = {
+        code: {
+            "level": ca.level.value,
+            "appetite_max": ca.appetite_max,
+            "tolerance_max": ca.tolerance_max,
+            "zero_tolerance": ca.zero_tolerance,
+            **({"max_impact": ca.max_impact} if ca.max_impact is not None else {}),
+            "narrative": ca.narrative,
+        }
+        for code, ca in statement.categories.items()
+    }
+    return tomli_w.dumps(doc, multiline_strings=True)
+
+
+def load_categories(path: Path | str) -> list[CategoryDefinition]:
+    """Read the risk category taxonomy (`appetite/categories.toml`)."""
+    path = Path(path)
+    data = _read_toml(path)
+    rows = data.get("categories")
+    if not isinstance(rows, list) or not rows:
+        raise AppetiteError(f"{path}: categories: must be a list of [[categories]] tables")
+    result = []
+    for position, row in enumerate(rows, start=1):
+        where = f"{path}: categories[{position}]"
+        if not isinstance(row, dict):
+            raise AppetiteError(f"{where}: must be a table")
+        code, name = row.get("code"), row.get("name")
+        if not isinstance(code, str) or not code.isalnum() or not code.isupper() or len(code) > 10:
+            raise AppetiteError(f"{where}.code: must be up to 10 capital letters or digits, not {code!r}")
+        if not isinstance(name, str) or not name.strip():
+            raise AppetiteError(f"{where}.name: is missing")
+        definition = row.get("definition", "")
+        if not isinstance(definition, str):
+            raise AppetiteError(f"{where}.definition: must be a text")
+        result.append(CategoryDefinition(code, name.strip(), definition.strip(), position))
+    codes = [c.code for c in result]
+    if len(set(codes)) != len(codes):
+        raise AppetiteError(f"{path}: categories: codes must be unique")
+    return result
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AppetiteError(f"{path}: cannot read file ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise AppetiteError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AppetiteError(f"{path}: not valid TOML ({exc})") from exc
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class CategoryChange:
+    """How one category differs between two statement versions."""
+
+    category: str
+    before: CategoryAppetite | None
+    after: CategoryAppetite | None
+
+    @property
+    def level_changed(self) -> bool:
+        return (self.before.level if self.before else None) != (self.after.level if self.after else None)
+
+    @property
+    def thresholds_changed(self) -> bool:
+        def key(ca: CategoryAppetite | None) -> tuple[object, ...] | None:
+            return (ca.appetite_max, ca.tolerance_max, ca.zero_tolerance, ca.max_impact) if ca else None
+
+        return key(self.before) != key(self.after)
+
+    @property
+    def narrative_changed(self) -> bool:
+        return (self.before.narrative if self.before else "") != (self.after.narrative if self.after else "")
+
+    @property
+    def changed(self) -> bool:
+        return self.level_changed or self.thresholds_changed or self.narrative_changed
+
+
+def compare(before: Statement, after: Statement, order: Iterable[str] | None = None) -> list[CategoryChange]:
+    """Category-by-category comparison of two statements, in taxonomy order when given."""
+    codes = list(order) if order is not None else []
+    for code in [*before.categories, *after.categories]:
+        if code not in codes:
+            codes.append(code)
+    return [
+        CategoryChange(code, before.categories.get(code), after.categories.get(code))
+        for code in codes
+        if code in before.categories or code in after.categories
+    ]

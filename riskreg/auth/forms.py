@@ -1,0 +1,43 @@
+"""Sign-in and user administration forms (shape of input only; rules live in operations)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from riskreg.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from riskreg.models import Role
+from riskreg.validation import no_control_chars
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.org."),
+        ],
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(max=200), no_control_chars])
+    title = StringField(
+        "Functional title",
+        description="Shown in Council exports instead of the name, e.g. 'Chief, Financial Resources'.",
+        validators=[DataRequired(), Length(max=200), no_control_chars],
+    )
+    role = SelectField("Role", choices=[(r.value, r.label) for r in Role], validators=[DataRequired()])
+    unit = SelectField("Unit", choices=[], validators=[Optional()])
+    is_active = BooleanField("Active", default=True)
+    password = PasswordField(
+        "Password",
+        description=f"At least {MIN_LENGTH} characters. Leave empty to keep the current password.",
+        validators=[Optional(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+    )

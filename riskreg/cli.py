@@ -1,0 +1,233 @@
+"""The `riskreg` command: a Flask CLI group whose commands call the same operations as the views.
+
+Errors are one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, select
+
+from riskreg import audit
+
+
+def _create_app() -> Flask:
+    from riskreg import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+def main() -> None:
+    """RiskReg: the enterprise risk register."""
+
+
+def init_app(app: Flask) -> None:
+    for command in (setup, appetite_group, demo, user_group):
+        app.cli.add_command(command)
+
+
+def fail(message: str) -> None:
+    """Stop the command with a one-line error and exit status 1."""
+    raise click.ClickException(message)
+
+
+def system_actor() -> audit.Actor:
+    return audit.Actor(user_id=None, email="cli:" + (os.environ.get("USER") or "system"), role="system")
+
+
+def progress_printer(label: str) -> Callable[[int, int], None]:
+    """A progress callback printing 'label: done/total (pct%)' on one line to stderr."""
+
+    def report(done: int, total: int) -> None:
+        pct = 100 * done // total if total else 100
+        click.echo(f"\r{label}: {done:,}/{total:,} ({pct}%)", nl=done >= total, err=True)
+
+    return report
+
+
+@click.command("setup")
+@click.option("--demo/--no-demo", default=True, help="Load the demo organisation when the database is empty.")
+@with_appcontext
+def setup(demo: bool) -> None:
+    """Prepare a fresh installation: policy data loaded, demo data if the database is empty."""
+    from riskreg.extensions import db
+    from riskreg.models import Risk
+    from riskreg.policy import load_bundled_policy
+
+    load_bundled_policy(db.session, system_actor())
+    db.session.commit()
+    if demo and not db.session.scalar(select(func.count()).select_from(Risk)):
+        from riskreg.demo import load_demo, print_logins
+
+        result = load_demo(db.session, risks=60, seed=2026, progress=progress_printer("demo risks"))
+        print_logins(result)
+
+
+def ensure_secret_key(instance_path: str) -> Path:
+    """Write instance/secret_key once (random, 0600) so a fresh install is secure without set-up."""
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file
+
+
+@click.command("init-secret", hidden=True)
+def init_secret() -> None:
+    """Create instance/secret_key if missing (used by `make run` before the app can start)."""
+    from flask import Flask as _Flask
+
+    path = os.environ.get("RISKREG_INSTANCE_PATH") or _Flask("riskreg").instance_path
+    click.echo(ensure_secret_key(path))
+
+
+main.add_command(init_secret)
+
+
+# --------------------------------------------------------------------------- appetite
+
+
+@click.group("appetite")
+def appetite_group() -> None:
+    """Load or export risk appetite statements (TOML)."""
+
+
+@appetite_group.command("load")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def appetite_load(path: Path) -> None:
+    """Load a statement TOML file as a new version."""
+    from riskreg.appetite import AppetiteError, load_statement
+    from riskreg.extensions import db
+    from riskreg.policy import add_statement, category_codes, current_scales
+
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    try:
+        statement = load_statement(path, current_scales(db.session), category_codes(db.session))
+        row = add_statement(db.session, system_actor(), statement)
+        db.session.commit()
+    except (AppetiteError, LookupError) as exc:
+        db.session.rollback()
+        fail(str(exc))
+    click.echo(f"loaded statement version {row.version} ({row.status.value})")
+
+
+@appetite_group.command("export")
+@click.argument("version")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+def appetite_export(version: str, out: Path | None) -> None:
+    """Write statement VERSION as TOML."""
+    from riskreg.appetite import dump_statement
+    from riskreg.extensions import db
+    from riskreg.models import AppetiteStatement
+    from riskreg.policy import to_pure
+
+    row = db.session.scalars(select(AppetiteStatement).where(AppetiteStatement.version == version)).first()
+    if row is None:
+        versions = ", ".join(db.session.scalars(select(AppetiteStatement.version).order_by(AppetiteStatement.id)))
+        fail(f"no statement version {version!r} (known: {versions or 'none'})")
+        return
+    text = dump_statement(to_pure(row))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@click.command("demo")
+@click.option("--risks", "risk_count", type=click.IntRange(1, 200_000), default=60, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@with_appcontext
+def demo(risk_count: int, seed: int) -> None:
+    """Load a realistic demo organisation (into an empty database only)."""
+    from riskreg.demo import DemoError, load_demo, print_logins
+    from riskreg.extensions import db
+    from riskreg.policy import load_bundled_policy
+
+    try:
+        load_bundled_policy(db.session, system_actor())
+        db.session.commit()
+        result = load_demo(db.session, risks=risk_count, seed=seed, progress=progress_printer("demo risks"))
+    except DemoError as exc:
+        db.session.rollback()
+        fail(str(exc))
+        return
+    print_logins(result)
+
+
+# --------------------------------------------------------------------------- users
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage user accounts."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "coordinator", "taskforce", "secretariat", "focal_point", "viewer"]),
+)
+@click.option("--unit", "unit_code", help="Org unit code (required for focal points).")
+@click.option("--name", default="", help="Display name (default: the part of the email before @).")
+@click.option("--title", default="", help="Functional title shown in exports.")
+@with_appcontext
+def user_create(email: str, role: str, unit_code: str | None, name: str, title: str) -> None:
+    """Create a user; the password comes from RISKREG_PASSWORD or a hidden prompt."""
+    from riskreg.auth.operations import UserData, UserError, create_user
+    from riskreg.extensions import db
+    from riskreg.models import Role
+
+    password = os.environ.get("RISKREG_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            fail("no password: set RISKREG_PASSWORD or run in a terminal to be prompted")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    data = UserData(
+        email=email,
+        name=name or email.split("@")[0],
+        title=title or Role(role).label,
+        role=Role(role),
+        unit_code=unit_code,
+    )
+    try:
+        user = create_user(db.session, system_actor(), data, password or "")
+    except UserError as exc:
+        db.session.rollback()
+        fail(str(exc))
+        return
+    click.echo(f"created {user.email} ({user.role.label})")
+
+
+def echo_table(headers: list[str], rows: list[list[Any]]) -> None:
+    """Print a plain-text table (for previews in the terminal)."""
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [min(w, 60) for w in widths]
+    click.echo("  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)))
+    click.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        click.echo("  ".join(str(v)[:w].ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+__all__ = ["current_app", "echo_table", "fail", "main", "progress_printer", "system_actor"]

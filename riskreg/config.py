@@ -1,0 +1,59 @@
+"""Every setting with its default. Overridden by instance/config.py, then RISKREG_* environment variables."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class DefaultConfig:
+    # Secret key: None here; `riskreg setup` writes instance/secret_key on first run and create_app reads it.
+    SECRET_KEY: str | None = None
+    # Production mode refuses to start with a weak key, debug on, or cookies that travel over plain HTTP.
+    PRODUCTION = False
+    DEBUG = False
+
+    # Relative SQLite paths resolve against the instance folder. RISKREG_DATABASE_URL overrides this.
+    SQLALCHEMY_DATABASE_URI = "sqlite:///riskreg.sqlite"
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+
+    ORGANISATION = "International Union for Connectivity Standards (IUCS)"
+    ORGANISATION_SHORT = "IUCS"
+
+    # Sessions and cookies (security.md A7, A8). Secure cookies are not sent over http://127.0.0.1, so
+    # None means "Secure in production only"; an explicit False in production refuses to start.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE: bool | None = None
+    SESSION_COOKIE_NAME = "riskreg_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+    SESSION_IDLE_MINUTES = 30
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    REMEMBER_COOKIE_SECURE: bool | None = None
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Uploads (security.md G1): the whole request body, and the spreadsheet inside it.
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    IMPORT_MAX_BYTES = 8 * 1024 * 1024
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Login throttling (security.md A3). Use a shared store (e.g. redis://) when several processes serve.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_IP = "20/minute;100/hour"
+    LOGIN_LIMIT_PER_ACCOUNT = "5/minute;20/hour"
+
+    # Behind a reverse proxy, how many hops set X-Forwarded-For / -Proto (0 = not behind a proxy).
+    PROXY_HOPS = 0
+
+    # Heatmap image cache, shared by all app processes through the file system. Relative to the instance folder.
+    HEATMAP_CACHE_DIR = "cache/heatmaps"
+
+    REGISTER_PAGE_SIZE = 50
+
+
+WEAK_SECRET_KEYS = {"dev", "changeme", "change-me", "secret", "development", "test"}

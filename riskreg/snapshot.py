@@ -1,0 +1,175 @@
+"""The register frozen at one moment: the plain rows that movement, heatmap and workbook read.
+
+Pure: no Flask, no database session. A review cycle's closing stores these rows (as JSON)
+with a content hash; "now" builds them from the live tables. Either way the outputs are
+computed from the same shape, so a closed cycle always gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One treatment action as it stood at the snapshot."""
+
+    ref: str
+    risk_ref: str
+    description: str
+    owner_title: str
+    unit_code: str
+    due_date: date | None
+    revised_due_date: date | None
+    status: str  # not_started, on_track, delayed, completed, cancelled
+    percent_complete: int
+    completed_on: date | None = None
+    expected_effect: str = ""
+    comment: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ("completed", "cancelled")
+
+    def days_overdue(self, as_at: date) -> int:
+        """Days past the (revised) due date for an open action; 0 when not overdue."""
+        due = self.revised_due_date or self.due_date
+        if not self.is_open or due is None or due >= as_at:
+            return 0
+        return (as_at - due).days
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """One risk with the assessment that counts, as it stood at the snapshot."""
+
+    ref: str
+    title: str
+    cause: str
+    event: str
+    consequence: str
+    category_code: str
+    category_name: str
+    unit_code: str
+    unit_name: str
+    level: str  # departmental, sector, corporate
+    nature: str  # threat, opportunity
+    status: str  # draft, submitted, active, escalated, closed, realised, merged
+    owner_title: str
+    treatment: str  # treat, tolerate, transfer, terminate, exploit
+    inherent_likelihood: int
+    inherent_impact: int
+    inherent_score: int
+    inherent_band: str
+    residual_likelihood: int
+    residual_impact: int
+    residual_score: int
+    residual_band: str
+    zone: str  # appetite.Zone value
+    appetite_level: str = ""
+    appetite_max: int | None = None
+    tolerance_max: int | None = None
+    statement_version: str = ""
+    target_likelihood: int | None = None
+    target_impact: int | None = None
+    target_score: int | None = None
+    target_band: str = ""
+    target_date: date | None = None
+    control_effectiveness: str = ""
+    controls_summary: str = ""
+    velocity: int | None = None
+    trend_reason: str = ""
+    rationale: str = ""
+    assessed_on: date | None = None
+    is_confidential: bool = False
+    council_visible: bool = False
+    closed_reason: str = ""
+    acceptance_until: date | None = None  # an active RiskAcceptance's expiry
+    acceptance_level: str = ""
+    escalation_level: str = ""  # the open escalation's level, if any
+    escalation_status: str = ""
+    actions: tuple[ActionRow, ...] = field(default=())
+
+    @property
+    def statement(self) -> str:
+        """The risk statement as the register shows it."""
+        return f"Because {self.cause.rstrip('.')}, there is a risk that {self.event.rstrip('.')}, which would {self.consequence.rstrip('.')}."
+
+    @property
+    def gap(self) -> int | None:
+        """Residual score minus the appetite maximum (positive = above appetite)."""
+        return None if self.appetite_max is None else self.residual_score - self.appetite_max
+
+    def open_actions(self) -> list[ActionRow]:
+        return [a for a in self.actions if a.is_open]
+
+    def overdue_actions(self, as_at: date) -> list[ActionRow]:
+        return [a for a in self.actions if a.days_overdue(as_at) > 0]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The register of one review cycle (or of now, for drafts)."""
+
+    cycle_code: str
+    as_at: date
+    statement_version: str
+    scales_version: str
+    rows: tuple[RiskRow, ...]
+    is_draft: bool = False
+
+    def by_ref(self) -> dict[str, RiskRow]:
+        return {row.ref: row for row in self.rows}
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the rows; equal registers give equal hashes."""
+        payload = json.dumps([row_to_json(r) for r in self.rows], sort_keys=True, separators=(",", ":"))
+        header = f"{self.cycle_code}|{self.as_at.isoformat()}|{self.statement_version}|{self.scales_version}|"
+        return hashlib.sha256((header + payload).encode("utf-8")).hexdigest()
+
+
+def row_to_json(row: RiskRow) -> dict[str, Any]:
+    """A RiskRow as JSON-ready data (dates as ISO text)."""
+    data = asdict(row)
+    return _dates_to_text(data)
+
+
+def row_from_json(data: Mapping[str, Any]) -> RiskRow:
+    """The inverse of `row_to_json`."""
+    values = dict(data)
+    values["actions"] = tuple(_from_json(ActionRow, a) for a in values.get("actions", ()))
+    return _from_json(RiskRow, values)
+
+
+def sort_rows(rows: Iterable[RiskRow]) -> list[RiskRow]:
+    """Register order: residual score descending, then reference."""
+    return sorted(rows, key=lambda r: (-r.residual_score, r.ref))
+
+
+def _dates_to_text(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _dates_to_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dates_to_text(v) for v in value]
+    return value
+
+
+def _from_json(cls: type[T], data: Mapping[str, Any]) -> T:
+    values: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if isinstance(value, str) and f.type in ("date | None",):
+            value = date.fromisoformat(value)
+        values[f.name] = value
+    return cls(**values)

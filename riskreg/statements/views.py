@@ -1,0 +1,14 @@
+"""Pages of the statements feature."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from riskreg.access import Permission, requires
+from riskreg.statements import bp
+
+
+@bp.route("/")
+@requires(Permission.APPETITE_READ)
+def index() -> str:
+    return render_template("errors/error.html", code=501, title="Coming soon", text="This page is being built.")

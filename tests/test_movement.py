@@ -1,0 +1,326 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pytest
+
+from riskreg.appetite import Zone
+from riskreg.movement import (
+    MovementFlag,
+    MovementKind,
+    MovementRow,
+    compare,
+    escalation_rank,
+    summarise,
+)
+from riskreg.paths import SCALES_FILE
+from riskreg.scoring import Scales, load_scales
+from riskreg.snapshot import RiskRow, Snapshot
+
+F = MovementFlag
+K = MovementKind
+
+
+@pytest.fixture(scope="module")
+def scales() -> Scales:
+    return load_scales(SCALES_FILE)
+
+
+_SCALES = load_scales(SCALES_FILE)
+
+
+def risk(
+    ref: str = "FIN-1", likelihood: int = 2, impact: int = 2, zone: Zone = Zone.WITHIN_APPETITE, **extra: Any
+) -> RiskRow:
+    score = likelihood * impact
+    values: dict[str, Any] = {
+        "ref": ref,
+        "title": f"Risk {ref}",
+        "cause": "a cause",
+        "event": "an event",
+        "consequence": "a consequence",
+        "category_code": "FIN",
+        "category_name": "Financial",
+        "unit_code": "FRMD",
+        "unit_name": "Finance",
+        "level": "departmental",
+        "nature": "threat",
+        "status": "active",
+        "owner_title": "Chief",
+        "treatment": "treat",
+        "inherent_likelihood": 5,
+        "inherent_impact": 5,
+        "inherent_score": 25,
+        "inherent_band": "Critical",
+        "residual_likelihood": likelihood,
+        "residual_impact": impact,
+        "residual_score": score,
+        "residual_band": _SCALES.band(score).name,
+        "zone": zone.value,
+    }
+    values.update(extra)
+    return RiskRow(**values)
+
+
+def snapshot(*rows: RiskRow, code: str = "2026-Q2") -> Snapshot:
+    return Snapshot(code, date(2026, 6, 30), "2.0", "2020.1", tuple(rows))
+
+
+def one(previous: RiskRow | None, current: RiskRow | None, scales: Scales) -> MovementRow:
+    before = snapshot(*([previous] if previous else []), code="2026-Q1")
+    after = snapshot(*([current] if current else []))
+    rows = compare(before, after, scales)
+    assert len(rows) == 1
+    return rows[0]
+
+
+W, A, OUT, N = Zone.WITHIN_APPETITE, Zone.ABOVE_APPETITE, Zone.OUTSIDE_TOLERANCE, Zone.NOT_EVALUATED
+
+# (case, previous row or None, current row or None, expected kind, expected flags)
+CASES: list[tuple[str, RiskRow | None, RiskRow | None, MovementKind, frozenset[MovementFlag]]] = [
+    ("new risk", None, risk(likelihood=3, impact=3), K.NEW, frozenset()),
+    ("new risk above appetite carries no transition flag", None, risk(zone=A), K.NEW, frozenset()),
+    ("missing from current", risk(), None, K.CLOSED, frozenset()),
+    ("status closed", risk(), risk(status="closed"), K.CLOSED, frozenset()),
+    ("status realised", risk(), risk(status="realised"), K.CLOSED, frozenset()),
+    ("status merged", risk(), risk(status="merged"), K.CLOSED, frozenset()),
+    ("same score", risk(likelihood=2, impact=3), risk(likelihood=2, impact=3), K.UNCHANGED, frozenset()),
+    ("same score, other cell", risk(likelihood=2, impact=3), risk(likelihood=3, impact=2), K.UNCHANGED, frozenset()),
+    ("up within band", risk(likelihood=2, impact=3), risk(likelihood=2, impact=4), K.INCREASED, frozenset()),
+    ("down within band", risk(likelihood=2, impact=4), risk(likelihood=2, impact=3), K.DECREASED, frozenset()),
+    ("band up", risk(likelihood=2, impact=2), risk(likelihood=3, impact=2), K.INCREASED, frozenset({F.BAND_UP})),
+    ("band down", risk(likelihood=4, impact=4), risk(likelihood=3, impact=3), K.DECREASED, frozenset({F.BAND_DOWN})),
+    (
+        "within to above appetite",
+        risk(zone=W),
+        risk(likelihood=2, impact=3, zone=A),
+        K.INCREASED,
+        frozenset({F.ENTERED_ABOVE_APPETITE, F.BAND_UP}),
+    ),
+    (
+        "within to outside tolerance",
+        risk(zone=W),
+        risk(likelihood=4, impact=4, zone=OUT),
+        K.INCREASED,
+        frozenset({F.ENTERED_ABOVE_APPETITE, F.BECAME_OUTSIDE_TOLERANCE, F.BAND_UP}),
+    ),
+    (
+        "above to outside tolerance",
+        risk(likelihood=3, impact=3, zone=A),
+        risk(likelihood=3, impact=4, zone=OUT),
+        K.INCREASED,
+        frozenset({F.BECAME_OUTSIDE_TOLERANCE, F.BAND_UP}),
+    ),
+    (
+        "above back within appetite",
+        risk(likelihood=2, impact=3, zone=A),
+        risk(likelihood=2, impact=2, zone=W),
+        K.DECREASED,
+        frozenset({F.RETURNED_WITHIN_APPETITE, F.BAND_DOWN}),
+    ),
+    (
+        "outside back within appetite",
+        risk(likelihood=4, impact=4, zone=OUT),
+        risk(likelihood=2, impact=2, zone=W),
+        K.DECREASED,
+        frozenset({F.RETURNED_WITHIN_APPETITE, F.BAND_DOWN}),
+    ),
+    (
+        "outside to above appetite is neither entering nor returning",
+        risk(likelihood=4, impact=3, zone=OUT),
+        risk(likelihood=3, impact=3, zone=A),
+        K.DECREASED,
+        frozenset({F.BAND_DOWN}),
+    ),
+    ("not evaluated to within is no change", risk(zone=N), risk(zone=W), K.UNCHANGED, frozenset()),
+    ("above to not evaluated is not a return", risk(zone=A), risk(zone=N), K.UNCHANGED, frozenset()),
+    ("not evaluated to above", risk(zone=N), risk(zone=A), K.UNCHANGED, frozenset({F.ENTERED_ABOVE_APPETITE})),
+    (
+        "escalation accepted",
+        risk(),
+        risk(escalation_level="task_force", escalation_status="accepted"),
+        K.UNCHANGED,
+        frozenset({F.ESCALATED}),
+    ),
+    ("status escalated", risk(), risk(status="escalated"), K.UNCHANGED, frozenset({F.ESCALATED})),
+    (
+        "escalated further up",
+        risk(escalation_level="department", escalation_status="accepted"),
+        risk(escalation_level="EXECUTIVE", escalation_status="accepted"),
+        K.UNCHANGED,
+        frozenset({F.ESCALATED}),
+    ),
+    (
+        "pending escalation has not changed hands",
+        risk(),
+        risk(escalation_level="task_force", escalation_status="pending"),
+        K.UNCHANGED,
+        frozenset(),
+    ),
+    (
+        "de-escalated",
+        risk(status="escalated", escalation_level="task_force", escalation_status="accepted"),
+        risk(status="active", escalation_level="", escalation_status=""),
+        K.UNCHANGED,
+        frozenset({F.DE_ESCALATED}),
+    ),
+    (
+        "escalation resolved counts as de-escalation",
+        risk(escalation_level="executive", escalation_status="accepted"),
+        risk(escalation_level="executive", escalation_status="resolved"),
+        K.UNCHANGED,
+        frozenset({F.DE_ESCALATED}),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "kind", "flags"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_movement_kind_and_flags(
+    scales: Scales,
+    previous: RiskRow | None,
+    current: RiskRow | None,
+    kind: MovementKind,
+    flags: frozenset[MovementFlag],
+) -> None:
+    row = one(previous, current, scales)
+    assert row.kind is kind
+    assert row.flags == flags
+
+
+def test_every_kind_and_flag_is_covered_by_the_table() -> None:
+    assert {case[3] for case in CASES} == set(MovementKind)
+    assert set().union(*(case[4] for case in CASES)) == set(MovementFlag)
+
+
+def test_increase_records_both_sides_delta_and_reasons(scales: Scales) -> None:
+    old = risk(likelihood=2, impact=2, zone=W)
+    new = risk(likelihood=3, impact=4, zone=OUT, trend_reason="CONTEXT_CHANGE", rationale="Donor withdrew.")
+    row = one(old, new, scales)
+    assert (row.previous_score, row.previous_band, row.previous_zone) == (4, "Low", W)
+    assert (row.current_score, row.current_band, row.current_zone) == (12, "High", OUT)
+    assert row.delta == 8
+    assert (row.previous_position, row.current_position) == ((2, 2), (3, 4))
+    assert (row.trend_reason, row.rationale) == ("CONTEXT_CHANGE", "Donor withdrew.")
+    assert not row.needs_reason
+
+
+def test_band_change_without_reason_needs_one(scales: Scales) -> None:
+    row = one(risk(likelihood=2, impact=2), risk(likelihood=3, impact=3, trend_reason="OTHER"), scales)
+    assert row.band_changed
+    assert row.needs_reason
+    unchanged_band = one(risk(likelihood=2, impact=3), risk(likelihood=2, impact=4), scales)
+    assert not unchanged_band.needs_reason
+
+
+def test_new_risk_has_no_previous_side(scales: Scales) -> None:
+    row = one(None, risk(likelihood=4, impact=5, zone=OUT, rationale="First assessment."), scales)
+    assert (row.previous_score, row.previous_band, row.previous_zone, row.previous_position) == (None,) * 4
+    assert (row.current_score, row.current_band, row.current_zone) == (20, "Critical", OUT)
+    assert row.delta is None
+    assert row.rationale == "First assessment."
+
+
+def test_closed_risk_has_no_current_side_and_says_why(scales: Scales) -> None:
+    row = one(
+        risk(likelihood=3, impact=3, zone=A), risk(status="realised", closed_reason="Event occurred in May."), scales
+    )
+    assert (row.current_score, row.current_band, row.current_zone, row.current_position) == (None,) * 4
+    assert (row.previous_score, row.previous_zone) == (9, A)
+    assert row.closed_reason == "Event occurred in May."
+    assert one(risk(), risk(status="merged"), scales).closed_reason == "Merged"
+    assert one(risk(), None, scales).closed_reason == "No longer in the register"
+
+
+def test_risks_closed_before_or_opened_and_closed_within_are_not_movement(scales: Scales) -> None:
+    before = snapshot(risk("OLD", status="closed"), code="2026-Q1")
+    after = snapshot(risk("OLD", status="closed"), risk("BRIEF", status="closed"))
+    assert compare(before, after, scales) == []
+
+
+def test_no_previous_cycle_makes_everything_new(scales: Scales) -> None:
+    rows = compare(None, snapshot(risk("A"), risk("B")), scales)
+    assert [r.kind for r in rows] == [K.NEW, K.NEW]
+
+
+def test_rows_are_ordered_open_by_score_then_closed_by_ref(scales: Scales) -> None:
+    before = snapshot(risk("Z-GONE"), risk("A-GONE"), risk("KEEP", likelihood=1, impact=1), code="2026-Q1")
+    after = snapshot(
+        risk("KEEP", likelihood=1, impact=1),
+        risk("HIGH", likelihood=4, impact=4),
+        risk("MID-B", likelihood=2, impact=3),
+        risk("MID-A", likelihood=3, impact=2),
+    )
+    assert [r.ref for r in compare(before, after, scales)] == ["HIGH", "MID-A", "MID-B", "KEEP", "A-GONE", "Z-GONE"]
+
+
+def test_unknown_band_name_falls_back_to_the_score(scales: Scales) -> None:
+    old = replace(risk(likelihood=2, impact=2), residual_band="Green (2019 scale)")
+    row = one(old, risk(likelihood=3, impact=3), scales)
+    assert MovementFlag.BAND_UP in row.flags
+
+
+def test_escalation_rank_follows_the_ladder() -> None:
+    assert escalation_rank(risk()) == 0
+    assert escalation_rank(risk(escalation_level="Task force", escalation_status="accepted")) == 2
+    assert escalation_rank(risk(escalation_level="governing-body")) == 4
+    assert escalation_rank(risk(escalation_level="executive", escalation_status="rejected")) == 0
+
+
+def test_summarise_counts_every_kind_and_flag(scales: Scales) -> None:
+    before = snapshot(
+        risk("UP", likelihood=2, impact=2, zone=W),
+        risk("DOWN", likelihood=4, impact=4, zone=OUT),
+        risk("SAME"),
+        risk("GONE"),
+        code="2026-Q1",
+    )
+    after = snapshot(
+        risk("UP", likelihood=3, impact=4, zone=OUT),
+        risk("DOWN", likelihood=2, impact=2, zone=W),
+        risk("SAME"),
+        risk("NEW1"),
+        risk("NEW2"),
+    )
+    summary = summarise(compare(before, after, scales))
+    assert summary.total == 6
+    assert summary.by_kind == {K.NEW: 2, K.CLOSED: 1, K.INCREASED: 1, K.DECREASED: 1, K.UNCHANGED: 1}
+    assert summary.count(F.BAND_UP) == 1
+    assert summary.count(F.BAND_DOWN) == 1
+    assert summary.count(F.BECAME_OUTSIDE_TOLERANCE) == 1
+    assert summary.count(F.ENTERED_ABOVE_APPETITE) == 1
+    assert summary.count(F.RETURNED_WITHIN_APPETITE) == 1
+    assert summary.count(F.ESCALATED) == 0
+    assert set(summary.by_flag) == set(MovementFlag)
+
+
+def test_summarise_of_nothing_is_all_zeros() -> None:
+    summary = summarise([])
+    assert summary.total == 0
+    assert set(summary.by_kind.values()) == {0}
+    assert set(summary.by_flag.values()) == {0}
+
+
+@pytest.mark.parametrize(
+    ("kind", "glyph", "text"),
+    [
+        (K.INCREASED, "▲", "↑"),
+        (K.DECREASED, "▼", "↓"),
+        (K.UNCHANGED, "►", "→"),
+        (K.NEW, "★", "NEW"),
+        (K.CLOSED, "■", "CLOSED"),
+    ],
+)
+def test_trend_glyphs(kind: MovementKind, glyph: str, text: str) -> None:
+    assert kind.glyph == glyph
+    assert kind.text_glyph == text
+
+
+def test_labels_read_as_words() -> None:
+    assert K.INCREASED.label == "Increased"
+    assert F.ENTERED_ABOVE_APPETITE.label == "Entered above appetite"
