@@ -78,6 +78,9 @@ def _finalise_config(app: Flask) -> None:
         if app.config.get(cookie) is None:
             app.config[cookie] = bool(app.config["PRODUCTION"])
     if app.config["PRODUCTION"]:
+        if app.config["SESSION_COOKIE_NAME"] == DefaultConfig.SESSION_COOKIE_NAME:
+            # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only and Path=/ (ASVS 7, A8).
+            app.config["SESSION_COOKIE_NAME"] = "__Host-" + DefaultConfig.SESSION_COOKIE_NAME
         _check_production(app)
     elif not app.config.get("SECRET_KEY"):
         raise ConfigurationError(

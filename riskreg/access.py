@@ -20,6 +20,7 @@ from riskreg.models import Risk, Role, User
 
 
 class Permission(enum.StrEnum):
+    SESSION = "session"  # any signed-in user: sign out
     RISK_READ = "risk.read"  # read risks in scope
     RISK_WRITE = "risk.write"  # create and edit risks, assessments, controls, actions in scope
     RISK_RESTORE = "risk.restore"  # restore deleted risks
@@ -37,7 +38,13 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit.read"
 
 
-_READ_ALL = {Permission.RISK_READ, Permission.REVIEW_READ, Permission.APPETITE_READ, Permission.AUDIT_READ}
+_READ_ALL = {
+    Permission.SESSION,
+    Permission.RISK_READ,
+    Permission.REVIEW_READ,
+    Permission.APPETITE_READ,
+    Permission.AUDIT_READ,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({*_READ_ALL, Permission.ADMIN_USERS, Permission.APPETITE_ENDORSE, Permission.RISK_RESTORE}),
@@ -58,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SECRETARIAT: frozenset({*_READ_ALL, Permission.EXPORT_COUNCIL}),
     Role.FOCAL_POINT: frozenset(
         {
+            Permission.SESSION,
             Permission.RISK_READ,
             Permission.RISK_WRITE,
             Permission.APPETITE_READ,

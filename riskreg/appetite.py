@@ -200,95 +200,110 @@ def parse_statement(
     category_codes: Iterable[str] | None = None,
 ) -> Statement:
     """Validate a parsed statement document (format in `appetite/README.md`)."""
-
-    def fail(key: str, problem: str) -> AppetiteError:
-        return AppetiteError(f"{source}: {key}: {problem}")
-
-    def text(key: str, required: bool = False, where: Mapping[str, Any] = data, prefix: str = "") -> str:
-        value = where.get(key, "")
-        if not isinstance(value, str):
-            raise fail(prefix + key, "must be a text")
-        if required and not value.strip():
-            raise fail(prefix + key, "is missing")
-        return value.strip()
-
-    def day(key: str, required: bool = False) -> date | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                raise fail(key, "is missing")
-            return None
-        if not isinstance(value, date) or hasattr(value, "hour"):
-            raise fail(key, f"must be a date written as 2020-10-05, not {value!r}")
-        return value
-
-    status = text("status") or "draft"
+    reader = _StatementReader(source)
+    status = reader.text(data, "status") or "draft"
     if status not in STATEMENT_STATUSES:
-        raise fail("status", f"must be one of {', '.join(STATEMENT_STATUSES)}, not {status!r}")
+        raise reader.fail("status", f"must be one of {', '.join(STATEMENT_STATUSES)}, not {status!r}")
     endorsed = status in ("endorsed", "superseded")
     statement = Statement(
-        version=text("version", required=True),
-        title=text("title", required=True),
-        organisation=text("organisation"),
+        version=reader.text(data, "version", required=True),
+        title=reader.text(data, "title", required=True),
+        organisation=reader.text(data, "organisation"),
         status=status,
-        endorsing_body=text("endorsing_body", required=endorsed),
-        session=text("session", required=endorsed),
-        document_symbol=text("document_symbol", required=endorsed),
-        endorsed_on=day("endorsed_on", required=endorsed),
-        effective_from=day("effective_from", required=endorsed),
-        effective_to=day("effective_to"),
-        supersedes=text("supersedes"),
-        review_due_on=day("review_due_on"),
-        preamble=text("preamble"),
-        overall=text("overall", required=True),
+        endorsing_body=reader.text(data, "endorsing_body", required=endorsed),
+        session=reader.text(data, "session", required=endorsed),
+        document_symbol=reader.text(data, "document_symbol", required=endorsed),
+        endorsed_on=reader.day(data, "endorsed_on", required=endorsed),
+        effective_from=reader.day(data, "effective_from", required=endorsed),
+        effective_to=reader.day(data, "effective_to"),
+        supersedes=reader.text(data, "supersedes"),
+        review_due_on=reader.day(data, "review_due_on"),
+        preamble=reader.text(data, "preamble"),
+        overall=reader.text(data, "overall", required=True),
     )
     if len(statement.version) > 20:
-        raise fail("version", "must be at most 20 characters")
+        raise reader.fail("version", "must be at most 20 characters")
     if statement.effective_from and statement.effective_to and statement.effective_to <= statement.effective_from:
-        raise fail("effective_to", "must be after effective_from")
+        raise reader.fail("effective_to", "must be after effective_from")
     raw_categories = data.get("categories")
     if not isinstance(raw_categories, dict) or not raw_categories:
-        raise fail("categories", "must hold one [categories.CODE] table per risk category")
+        raise reader.fail("categories", "must hold one [categories.CODE] table per risk category")
     known = set(category_codes) if category_codes is not None else None
     categories: dict[str, CategoryAppetite] = {}
     for code, row in raw_categories.items():
-        prefix = f"categories.{code}."
         if known is not None and code not in known:
-            raise fail(f"categories.{code}", f"is not a known risk category ({', '.join(sorted(known))})")
-        if not isinstance(row, dict):
-            raise fail(f"categories.{code}", "must be a table")
-        level_text = text("level", required=True, where=row, prefix=prefix).lower()
-        try:
-            level = AppetiteLevel(level_text)
-        except ValueError:
-            raise fail(prefix + "level", f"must be one of {', '.join(lv.value for lv in AppetiteLevel)}") from None
-        default_appetite, default_tolerance = LEVEL_DEFAULTS[level]
-        zero = row.get("zero_tolerance", False)
-        if not isinstance(zero, bool):
-            raise fail(prefix + "zero_tolerance", "must be true or false")
-        values = {}
-        for key, default in (("appetite_max", default_appetite), ("tolerance_max", default_tolerance)):
-            value = row.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise fail(prefix + key, f"must be a whole number, not {value!r}")
-            values[key] = value
-        max_impact = row.get("max_impact")
-        if max_impact is not None and (isinstance(max_impact, bool) or not isinstance(max_impact, int)):
-            raise fail(prefix + "max_impact", "must be a whole number")
-        appetite = CategoryAppetite(
-            category=code,
-            level=level,
-            appetite_max=values["appetite_max"],
-            tolerance_max=values["tolerance_max"],
-            zero_tolerance=zero,
-            max_impact=max_impact,
-            narrative=text("narrative", where=row, prefix=prefix),
-        )
-        problems = threshold_problems(appetite, scales)
-        if problems:
-            raise fail(f"categories.{code}", "; ".join(problems))
-        categories[code] = appetite
+            raise reader.fail(f"categories.{code}", f"is not a known risk category ({', '.join(sorted(known))})")
+        categories[code] = _parse_category(reader, code, row, scales)
     return replace(statement, categories=categories)
+
+
+class _StatementReader:
+    """Typed access to a parsed statement document, with messages naming the file and the key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> AppetiteError:
+        return AppetiteError(f"{self.source}: {key}: {problem}")
+
+    def text(self, where: Mapping[str, Any], key: str, required: bool = False, prefix: str = "") -> str:
+        value = where.get(key, "")
+        if not isinstance(value, str):
+            raise self.fail(prefix + key, "must be a text")
+        if required and not value.strip():
+            raise self.fail(prefix + key, "is missing")
+        return value.strip()
+
+    def day(self, where: Mapping[str, Any], key: str, required: bool = False) -> date | None:
+        value = where.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is missing")
+            return None
+        # TOML datetimes are date subclasses: refuse them, a statement's dates are whole days.
+        if not isinstance(value, date) or hasattr(value, "hour"):
+            raise self.fail(key, f"must be a date written as 2020-10-05, not {value!r}")
+        return value
+
+    def whole(self, where: Mapping[str, Any], key: str, default: int, prefix: str) -> int:
+        value = self.optional_whole(where, key, prefix)
+        return default if value is None else value
+
+    def optional_whole(self, where: Mapping[str, Any], key: str, prefix: str) -> int | None:
+        value = where.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(prefix + key, f"must be a whole number, not {value!r}")
+        return value
+
+
+def _parse_category(reader: _StatementReader, code: str, row: object, scales: Scales) -> CategoryAppetite:
+    prefix = f"categories.{code}."
+    if not isinstance(row, dict):
+        raise reader.fail(f"categories.{code}", "must be a table")
+    level_text = reader.text(row, "level", required=True, prefix=prefix).lower()
+    try:
+        level = AppetiteLevel(level_text)
+    except ValueError:
+        raise reader.fail(prefix + "level", f"must be one of {', '.join(lv.value for lv in AppetiteLevel)}") from None
+    default_appetite, default_tolerance = LEVEL_DEFAULTS[level]
+    zero = row.get("zero_tolerance", False)
+    if not isinstance(zero, bool):
+        raise reader.fail(prefix + "zero_tolerance", "must be true or false")
+    appetite = CategoryAppetite(
+        category=code,
+        level=level,
+        appetite_max=reader.whole(row, "appetite_max", default_appetite, prefix),
+        tolerance_max=reader.whole(row, "tolerance_max", default_tolerance, prefix),
+        zero_tolerance=zero,
+        max_impact=reader.optional_whole(row, "max_impact", prefix),
+        narrative=reader.text(row, "narrative", prefix=prefix),
+    )
+    problems = threshold_problems(appetite, scales)
+    if problems:
+        raise reader.fail(f"categories.{code}", "; ".join(problems))
+    return appetite
 
 
 STATEMENT_STATUSES = ("draft", "submitted", "endorsed", "superseded", "withdrawn")

@@ -32,7 +32,13 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (setup, appetite_group, demo, user_group):
+    # Feature commands live beside their feature; imported here, they import nothing heavy at module level.
+    from riskreg.review.commands import heatmap_command
+    from riskreg.statements.commands import escalations_command, load_command
+
+    appetite_group.add_command(load_command)
+    appetite_group.add_command(escalations_command)
+    for command in (setup, appetite_group, demo, user_group, heatmap_command):
         app.cli.add_command(command)
 
 
@@ -67,9 +73,14 @@ def setup(demo: bool) -> None:
     load_bundled_policy(db.session, system_actor())
     db.session.commit()
     if demo and not db.session.scalar(select(func.count()).select_from(Risk)):
-        from riskreg.demo import load_demo, print_logins
+        from riskreg.demo import DemoError, load_demo, print_logins
 
-        result = load_demo(db.session, risks=60, seed=2026, progress=progress_printer("demo risks"))
+        try:
+            result = load_demo(db.session, risks=60, seed=2026, progress=progress_printer("demo risks"))
+        except DemoError:
+            db.session.rollback()
+            click.echo("demo skipped: the database already holds data")
+            return
         print_logins(result)
 
 
@@ -103,27 +114,6 @@ main.add_command(init_secret)
 @click.group("appetite")
 def appetite_group() -> None:
     """Load or export risk appetite statements (TOML)."""
-
-
-@appetite_group.command("load")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@with_appcontext
-def appetite_load(path: Path) -> None:
-    """Load a statement TOML file as a new version."""
-    from riskreg.appetite import AppetiteError, load_statement
-    from riskreg.extensions import db
-    from riskreg.policy import add_statement, category_codes, current_scales
-
-    if not path.is_file():
-        fail(f"{path}: no such file")
-    try:
-        statement = load_statement(path, current_scales(db.session), category_codes(db.session))
-        row = add_statement(db.session, system_actor(), statement)
-        db.session.commit()
-    except (AppetiteError, LookupError) as exc:
-        db.session.rollback()
-        fail(str(exc))
-    click.echo(f"loaded statement version {row.version} ({row.status.value})")
 
 
 @appetite_group.command("export")

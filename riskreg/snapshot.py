@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActionRow:
     """One treatment action as it stood at the snapshot."""
 
@@ -46,7 +46,7 @@ class ActionRow:
         return (as_at - due).days
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RiskRow:
     """One risk with the assessment that counts, as it stood at the snapshot."""
 
@@ -100,7 +100,8 @@ class RiskRow:
     @property
     def statement(self) -> str:
         """The risk statement as the register shows it."""
-        return f"Because {self.cause.rstrip('.')}, there is a risk that {self.event.rstrip('.')}, which would {self.consequence.rstrip('.')}."
+        cause, event, consequence = (t.rstrip(".") for t in (self.cause, self.event, self.consequence))
+        return f"Because {cause}, there is a risk that {event}, which would {consequence}."
 
     @property
     def gap(self) -> int | None:
@@ -130,15 +131,30 @@ class Snapshot:
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON of the rows; equal registers give equal hashes."""
-        payload = json.dumps([row_to_json(r) for r in self.rows], sort_keys=True, separators=(",", ":"))
+        # Streamed row by row (same digest as hashing the whole JSON array) so memory stays flat at 50,000 risks.
         header = f"{self.cycle_code}|{self.as_at.isoformat()}|{self.statement_version}|{self.scales_version}|"
-        return hashlib.sha256((header + payload).encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(header.encode("utf-8"))
+        digest.update(b"[")
+        for index, row in enumerate(self.rows):
+            text = json.dumps(row_to_json(row), sort_keys=True, separators=(",", ":"))
+            digest.update(("," if index else "").encode("utf-8") + text.encode("utf-8"))
+        digest.update(b"]")
+        return digest.hexdigest()
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(RiskRow))
+_ACTION_FIELDS = tuple(f.name for f in fields(ActionRow))
 
 
 def row_to_json(row: RiskRow) -> dict[str, Any]:
-    """A RiskRow as JSON-ready data (dates as ISO text)."""
-    data = asdict(row)
-    return _dates_to_text(data)
+    """A RiskRow as JSON-ready data (dates as ISO text); same result as asdict, without its deep copies."""
+    data = {name: _text(getattr(row, name)) for name in _ROW_FIELDS}
+    data["actions"] = [{name: _text(getattr(a, name)) for name in _ACTION_FIELDS} for a in row.actions]
+    return data
+
+
+def _text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def row_from_json(data: Mapping[str, Any]) -> RiskRow:
@@ -151,16 +167,6 @@ def row_from_json(data: Mapping[str, Any]) -> RiskRow:
 def sort_rows(rows: Iterable[RiskRow]) -> list[RiskRow]:
     """Register order: residual score descending, then reference."""
     return sorted(rows, key=lambda r: (-r.residual_score, r.ref))
-
-
-def _dates_to_text(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _dates_to_text(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_dates_to_text(v) for v in value]
-    return value
 
 
 def _from_json(cls: type[T], data: Mapping[str, Any]) -> T:

@@ -6,7 +6,7 @@ import logging
 import secrets
 import time
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_login import current_user, logout_user
@@ -48,10 +48,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
 
 
+def signed_in_user() -> User:
+    """The User row behind `current_user` (the proxy itself is not a User to SQLAlchemy)."""
+    return cast(User, current_user._get_current_object())
+
+
 def current_actor() -> audit.Actor:
     """The signed-in user as an audit actor, with the request's IP and id."""
-    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
-    return audit.Actor.of(user, ip=request.remote_addr or "", request_id=g.get("request_id", ""))
+    return audit.Actor.of(signed_in_user(), ip=request.remote_addr or "", request_id=g.get("request_id", ""))
 
 
 def _load_user(user_id: str) -> User | None:
@@ -69,10 +73,15 @@ def _start_request() -> None:
     g.request_id = secrets.token_hex(8)
     g.started = time.perf_counter()
     if current_user.is_authenticated:
-        # Idle limit (security.md A7): the absolute limit is PERMANENT_SESSION_LIFETIME.
+        # Idle and absolute limits (security.md A7). The cookie is re-signed on every request, so its own
+        # max-age would slide: the absolute limit counts from the sign-in time kept in the session.
         now = int(time.time())
-        last = session.get("seen", now)
-        if now - int(last) > current_app.config["SESSION_IDLE_MINUTES"] * 60:
+        idle = now - int(session.get("seen", now))
+        age = now - int(session.setdefault("since", now))
+        if (
+            idle > current_app.config["SESSION_IDLE_MINUTES"] * 60
+            or age > current_app.permanent_session_lifetime.total_seconds()
+        ):
             logout_user()
             session.clear()
             return
@@ -108,6 +117,9 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
     if code == 403 and current_user.is_authenticated:
         _audit_denied(g.get("authz_failure", request.endpoint or request.path))
+    elif code == 429:
+        # Throttled sign-in attempts are logged, not audited: the audit table must not grow at an attacker's pace.
+        log.warning("throttled %s %s from %s", request.method, request.path, request.remote_addr)
     title, text = _MESSAGES.get(code, (error.name, error.description or ""))
     return render_template("errors/error.html", code=code, title=title, text=text), code
 
@@ -136,7 +148,7 @@ def _audit_denied(what: str) -> None:
     # Authorization failures are part of the trail (security.md B7); written in their own transaction.
     try:
         db.session.rollback()
-        audit.record(db.session, current_actor(), "authorization_failure", "route", request.path, what)
+        audit.record(db.session(), current_actor(), "authorization_failure", "route", request.path, what)
         db.session.commit()
     except Exception:  # noqa: BLE001 - the denial itself must still be answered
         db.session.rollback()

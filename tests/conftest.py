@@ -98,7 +98,15 @@ def _pg_reset(url: str) -> None:
             for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
             if r[0] not in _PG_KEEP
         ]
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        # DELETE with triggers and foreign-key checks off (TRUNCATE ... CASCADE would also empty the policy
+        # tables, which reference users); then restart the id sequences.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in tables:
+            conn.execute(text(f'DELETE FROM "{table}"'))
+        conn.execute(text("SET LOCAL session_replication_role = origin"))
+        for (sequence,) in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")):
+            if not any(sequence.startswith(k + "_") for k in _PG_KEEP):
+                conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
         # Statements are policy data but tests draft and endorse new ones: keep only the bundled versions.
         conn.execute(text("ALTER TABLE category_appetites DISABLE TRIGGER USER"))
         conn.execute(text("ALTER TABLE appetite_statements DISABLE TRIGGER USER"))

@@ -33,8 +33,9 @@ class UserForm(FlaskForm):
         description="Shown in Council exports instead of the name, e.g. 'Chief, Financial Resources'.",
         validators=[DataRequired(), Length(max=200), no_control_chars],
     )
-    role = SelectField("Role", choices=[(r.value, r.label) for r in Role], validators=[DataRequired()])
-    unit = SelectField("Unit", choices=[], validators=[Optional()])
+    # Choices as {value: label}: WTForms 3.3 deprecates tuples, and a warning must not become an error page.
+    role = SelectField("Role", choices={r.value: r.label for r in Role}, validators=[DataRequired()])
+    unit = SelectField("Unit", choices={}, validators=[Optional()])
     is_active = BooleanField("Active", default=True)
     password = PasswordField(
         "Password",

@@ -14,7 +14,11 @@ from riskreg.models import OrgUnit, Role, User, utcnow
 
 
 class UserError(ValueError):
-    """A user change that breaks a rule; the message is shown to the person."""
+    """A user change that breaks a rule; the message is shown beside `field` (a UserForm field name)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,10 @@ def end_sessions(session: Session, actor: audit.Actor, user: User, reason: str) 
 
 
 def create_user(session: Session, actor: audit.Actor, data: UserData, password: str) -> User:
-    problem = password_problem(password)
-    if problem:
-        raise UserError(problem)
+    _check_password(password)
     email = data.email.strip().lower()
     if session.scalars(select(User.id).where(func.lower(User.email) == email)).first() is not None:
-        raise UserError(f"A user with the email {email} already exists.")
+        raise UserError(f"A user with the email {email} already exists.", "email")
     user = User(
         email=email,
         name=data.name.strip(),
@@ -75,7 +77,12 @@ def create_user(session: Session, actor: audit.Actor, data: UserData, password: 
     return user
 
 
-def update_user(session: Session, actor: audit.Actor, user: User, data: UserData) -> User:
+def update_user(session: Session, actor: audit.Actor, user: User, data: UserData, password: str | None = None) -> User:
+    """Change a user's details (and password, when given) in one transaction: all or nothing."""
+    if data.email.strip().lower() != user.email:
+        raise UserError("The email of an existing user cannot change; create a new user instead.", "email")
+    if password:
+        _check_password(password)
     before = _user_fields(user)
     user.name = data.name.strip()
     user.title = data.title.strip()
@@ -86,29 +93,42 @@ def update_user(session: Session, actor: audit.Actor, user: User, data: UserData
         user.session_token = secrets.token_urlsafe(32)
     user.is_active = data.is_active
     changes = audit.diff(before, _user_fields(user))
-    audit.record(session, actor, "update", "user", user.id, f"updated {user.email}", changes)
+    if changes:
+        audit.record(session, actor, "update", "user", user.id, f"updated {user.email}", changes)
+    if password:
+        _stage_password(session, actor, user, password)
     session.commit()
     return user
 
 
 def set_password(session: Session, actor: audit.Actor, user: User, password: str) -> None:
+    """A new password; every session the user had ends (security.md A5)."""
+    _check_password(password)
+    _stage_password(session, actor, user, password)
+    session.commit()
+
+
+def _check_password(password: str) -> None:
     problem = password_problem(password)
     if problem:
-        raise UserError(problem)
+        raise UserError(problem, "password")
+
+
+def _stage_password(session: Session, actor: audit.Actor, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.session_token = secrets.token_urlsafe(32)
+    # The audit row says that the password changed, never what it is or hashes to (security.md I5).
     audit.record(session, actor, "password_change", "user", user.id, f"password changed for {user.email}")
-    session.commit()
 
 
 def _unit_id(session: Session, data: UserData) -> int | None:
     if not data.unit_code:
         if data.role == Role.FOCAL_POINT:
-            raise UserError("A department focal point must belong to a unit.")
+            raise UserError("A department focal point must belong to a unit.", "unit")
         return None
     unit = session.scalars(select(OrgUnit).where(OrgUnit.code == data.unit_code)).first()
     if unit is None:
-        raise UserError(f"There is no unit with the code {data.unit_code}.")
+        raise UserError(f"There is no unit with the code {data.unit_code}.", "unit")
     return unit.id
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,8 +13,14 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 
-# A short list of the most common passwords (ASVS 6.2.4); the full top-N list would be shipped as data.
-_COMMON = ["password", "password1", "password123", "123456", "12345678", "123456789", "1234567890", "qwerty", "qwerty123", "qwertyuiop", "letmein", "welcome", "welcome1", "admin", "admin123", "administrator", "iloveyou", "monkey", "dragon", "football", "baseball", "sunshine", "princess", "abc12345", "passw0rd", "p@ssw0rd", "trustno1", "changeme", "secret123", "11111111", "00000000", "88888888", "12341234", "asdfghjk", "zaq12wsx", "1q2w3e4r", "1qaz2wsx", "superman", "batman", "starwars", "whatever", "computer", "internet"]
+# Shipped as data beside this module (ASVS 6.2.4); read once, on the first password check.
+_COMMON_FILE = Path(__file__).with_name("common-passwords.txt")
+
+
+@lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().casefold() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def hash_password(password: str) -> str:
@@ -46,6 +53,6 @@ def password_problem(password: str) -> str | None:
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
-    if password.lower() in _COMMON:
+    if password.casefold() in _common():
         return "This password is among the most common ones; choose another."
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -14,7 +15,7 @@ from riskreg.auth import bp, operations
 from riskreg.auth.forms import LoginForm, UserForm
 from riskreg.extensions import db, limiter
 from riskreg.models import OrgUnit, Role, User
-from riskreg.web import current_actor
+from riskreg.web import current_actor, signed_in_user
 
 
 def safe_next(target: str | None) -> str | None:
@@ -43,12 +44,13 @@ def login() -> Response | str:
     form = LoginForm()
     if form.validate_on_submit():
         user = operations.authenticate(
-            db.session, form.email.data or "", form.password.data or "", request.remote_addr or ""
+            db.session(), form.email.data or "", form.password.data or "", request.remote_addr or ""
         )
         if user is not None:
             # A fresh session on sign-in (no fixation): clear what the anonymous session held.
             session.clear()
             login_user(user)
+            session["since"] = int(time.time())  # start of the absolute session limit (web._start_request)
             return redirect(safe_next(request.args.get("next")) or url_for("risks.home"))
         # One message for unknown email and wrong password alike (security.md A4).
         form.password.errors = ["The email or password is not right."]
@@ -56,9 +58,9 @@ def login() -> Response | str:
 
 
 @bp.route("/logout", methods=["POST"])
-@requires(Permission.APPETITE_READ)
+@requires(Permission.SESSION)
 def logout() -> Response:
-    operations.end_sessions(db.session, current_actor(), current_user._get_current_object(), "signed out")  # type: ignore[attr-defined]
+    operations.end_sessions(db.session(), current_actor(), signed_in_user(), "signed out")
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -84,7 +86,7 @@ def users() -> str:
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=None)
     units = db.session.scalars(select(OrgUnit).where(OrgUnit.active).order_by(OrgUnit.code)).all()
-    form.unit.choices = [("", "— none (all units) —")] + [(u.code, f"{u.code} — {u.name}") for u in units]
+    form.unit.choices = {"": "— none (all units) —", **{u.code: f"{u.code} — {u.name}" for u in units}}
     if user is not None and request.method == "GET":
         form.email.data = user.email
         form.name.data = user.name
@@ -115,12 +117,10 @@ def user_new() -> Response | str:
             form.password.errors = ["Set a first password for the new user."]
         else:
             try:
-                user = operations.create_user(db.session, current_actor(), _data(form), form.password.data)
+                user = operations.create_user(db.session(), current_actor(), _data(form), form.password.data)
             except operations.UserError as exc:
                 db.session.rollback()
-                form.email.errors = [str(exc)] if "email" in str(exc) else []
-                if not form.email.errors:
-                    flash(str(exc), "error")
+                _show_error(form, exc)
             else:
                 flash(f"User {user.email} created.", "success")
                 return redirect(url_for("auth.users"))
@@ -134,15 +134,20 @@ def user_edit(user_id: int) -> Response | str:
     form = _user_form(user)
     if form.validate_on_submit():
         try:
-            if form.email.data and form.email.data.strip().lower() != user.email:
-                raise operations.UserError("The email of an existing user cannot change; create a new user instead.")
-            operations.update_user(db.session, current_actor(), user, _data(form))
-            if form.password.data:
-                operations.set_password(db.session, current_actor(), user, form.password.data)
+            operations.update_user(db.session(), current_actor(), user, _data(form), form.password.data or None)
         except operations.UserError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            _show_error(form, exc)
         else:
             flash(f"User {user.email} updated.", "success")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
+
+
+def _show_error(form: UserForm, error: operations.UserError) -> None:
+    """Put the message beside the field it is about (or at the top of the page when it is about none)."""
+    field = form._fields.get(error.field)
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        flash(str(error), "error")

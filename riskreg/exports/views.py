@@ -1,14 +1,98 @@
-"""Pages of the exports feature."""
+"""The exports page: choose a cycle and audience, download the Council workbook, see the export history."""
 
 from __future__ import annotations
 
-from flask import render_template
+from io import BytesIO
+from typing import Any, cast
+
+from flask import current_app, render_template, request, send_file
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
 from riskreg.access import Permission, requires
-from riskreg.exports import bp
+from riskreg.exports import bp, operations
+from riskreg.exports.forms import ExportForm
+from riskreg.extensions import db
+from riskreg.models import ExportRun, ReviewCycle, User
+from riskreg.review.forms import options
+from riskreg.web import current_actor
+
+HISTORY_LIMIT = 50
 
 
-@bp.route("/")
-@requires(Permission.APPETITE_READ)
-def index() -> str:
-    return render_template("errors/error.html", code=501, title="Coming soon", text="This page is being built.")
+def db_session() -> Session:
+    # Flask-SQLAlchemy's scoped session proxies a Session; typed as one for the operations' signatures.
+    return cast(Session, db.session)
+
+
+def _form() -> ExportForm:
+    cycles = operations.closed_cycles(db_session())
+    form = ExportForm(cycle=cycles[0].code if cycles else operations.NOW, prepared_by=_default_prepared_by())
+    choices = [(c.code, f"{c.code} · closed, frozen as at {c.period_end:%d %b %Y}") for c in cycles]
+    form.cycle.choices = options([*choices, (operations.NOW, "Now · the live register, marked DRAFT")])
+    return form
+
+
+def _default_prepared_by() -> str:
+    unit = cast(User, current_user).org_unit
+    return unit.name if unit is not None else operations.DEFAULT_PREPARED_BY
+
+
+def history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The latest export runs with the cycle code and the person's name (the page, not the workbook, names people)."""
+    rows = db_session().execute(
+        select(ExportRun, ReviewCycle.code, User.name)
+        .outerjoin(ReviewCycle, ReviewCycle.id == ExportRun.review_cycle_id)
+        .outerjoin(User, User.id == ExportRun.generated_by_id)
+        .order_by(ExportRun.generated_at.desc(), ExportRun.id.desc())
+        .limit(limit)
+    )
+    return [{"run": run, "cycle": code, "who": name} for run, code, name in rows]
+
+
+@bp.route("/", methods=["GET", "POST"])
+@requires(Permission.EXPORT_COUNCIL)
+def index() -> BaseResponse | tuple[str, int] | str:
+    form = _form()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                result = operations.build_council_export(
+                    db_session(),
+                    current_actor(),
+                    cycle=operations.find_cycle(db_session(), form.cycle.data or ""),
+                    audience=form.audience.data or "",
+                    symbol=form.symbol.data or "",
+                    annex=form.annex.data or "",
+                    classification=form.classification.data or "",
+                    prepared_by=form.prepared_by.data or "",
+                    organisation=current_app.config["ORGANISATION"],
+                    organisation_short=current_app.config["ORGANISATION_SHORT"],
+                )
+            except operations.ExportError as exc:
+                db_session().rollback()
+                field = getattr(form, exc.field, None) if exc.field else None
+                if field is not None:
+                    field.errors = [*field.errors, str(exc)]
+                else:
+                    form.form_errors.append(str(exc))
+            else:
+                return _download(result)
+        return render_template("exports/index.html", form=form, runs=history(), audiences=operations.AUDIENCES), 400
+    return render_template("exports/index.html", form=form, runs=history(), audiences=operations.AUDIENCES)
+
+
+def _download(result: operations.ExportResult) -> BaseResponse:
+    # An attachment with a name of [A-Za-z0-9._-] only and the real type, never shown inline (security.md D6).
+    response = send_file(
+        BytesIO(result.data),
+        mimetype=operations.XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=result.file_name,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

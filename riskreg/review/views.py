@@ -1,14 +1,441 @@
-"""Pages of the review feature."""
+"""Pages of the review: the task force heatmap and agenda, heatmap cells, images, cycles, decisions, minutes."""
 
 from __future__ import annotations
 
-from flask import render_template
+import re
+from datetime import date
+from typing import Any, TypeVar, cast
 
-from riskreg.access import Permission, requires
-from riskreg.review import bp
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from riskreg import heatmap
+from riskreg.access import Permission, has_permission, requires, sees_all_units
+from riskreg.extensions import db
+from riskreg.models import (
+    AuditEvent,
+    CycleSnapshot,
+    CycleStatus,
+    Decision,
+    OrgUnit,
+    ReviewCycle,
+    Risk,
+    RiskCategory,
+    TaskForceDecision,
+    User,
+)
+from riskreg.review import agenda, bp, heatcache, operations, queries
+from riskreg.review.forms import (
+    CellForm,
+    CycleForm,
+    CycleStepForm,
+    DecisionForm,
+    NarrativeForm,
+    ReviewFilterForm,
+    options,
+)
+from riskreg.risks.operations import StaleEdit
+from riskreg.web import current_actor
+
+
+def db_session() -> Session:
+    # Flask-SQLAlchemy's scoped session proxies a Session; typed as one for the operations' signatures.
+    return cast(Session, db.session)
+
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+MIMETYPES = {"png": "image/png", "svg": "image/svg+xml"}
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+LIST_LIMIT = 300  # rows on the cycle page's review list
+
+FormT = TypeVar("FormT", bound=ReviewFilterForm)
+
+
+@bp.context_processor
+def _review_globals() -> dict[str, Any]:
+    return {"risk_url": risk_url, "status_labels": queries.STATUS_LABELS, "kind_labels": queries.KIND_LABELS}
+
+
+def risk_url(ref: str) -> str:
+    """The register's page of a risk (/risks/<ref>), where its task force decisions are listed too."""
+    return url_for("risks.detail", ref=ref)
+
+
+# --------------------------------------------------------------------------- the review page
+
+
+def _filter_form(form_class: type[FormT], default_cycle: str | None) -> FormT:
+    form = form_class(formdata=request.args, cycle=default_cycle)
+    form.cycle.choices = options(
+        (c.code, f"{c.code} · {queries.STATUS_LABELS[c.status]}") for c in queries.cycles(db_session())
+    )
+    units = db_session().execute(select(OrgUnit.code, OrgUnit.name).order_by(OrgUnit.code)).all()
+    form.unit.choices = options([("", "All units")] + [(code, f"{code} — {name}") for code, name in units])
+    categories = (
+        db_session()
+        .execute(select(RiskCategory.code, RiskCategory.name).order_by(RiskCategory.sort_order, RiskCategory.code))
+        .all()
+    )
+    named = [(code, f"{code} — {name}") for code, name in categories]
+    form.category.choices = options([("", "All categories"), *named])
+    form.overlay.choices = options([("", "None"), *named])
+    return form
+
+
+def _review_request(form: ReviewFilterForm) -> queries.ReviewRequest:
+    unit = form.unit.data or ""
+    if not sees_all_units(cast(User, current_user)):
+        unit = current_user.org_unit.code if current_user.org_unit else "-"
+    return queries.ReviewRequest(
+        cycle=form.cycle.data or "",
+        filters=queries.HeatFilters(
+            unit=unit, category=form.category.data or "", zone=form.zone.data or "", nature=form.nature.data
+        ),
+        options=queries.HeatOptions(
+            kind=form.kind.data,
+            arrows=form.arrows.data == "1",
+            overlay=form.overlay.data or "",
+            palette=form.palette.data,
+        ),
+    )
+
+
+def _load(review: queries.ReviewRequest) -> tuple[queries.CycleData, queries.HeatmapView]:
+    cycle = queries.cycle_by_code(db_session(), review.cycle)
+    queries.check_codes(db_session(), review)
+    data = queries.load_cycle(db_session(), cycle)
+    return data, queries.build_heatmap(data, review, current_app.config["ORGANISATION_SHORT"])
 
 
 @bp.route("/")
-@requires(Permission.APPETITE_READ)
-def index() -> str:
-    return render_template("errors/error.html", code=501, title="Coming soon", text="This page is being built.")
+@requires(Permission.REVIEW_READ)
+def index() -> BaseResponse | str:
+    default = queries.default_cycle(db_session())
+    if default is None:
+        return render_template("review/empty.html")
+    form = _filter_form(ReviewFilterForm, default.code)
+    if not form.validate():
+        flash("Those review choices are not available; showing the default view.", "warning")
+        return redirect(url_for("review.index"))
+    review = _review_request(form)
+    try:
+        data, view = _load(review)
+    except queries.ReviewError:
+        abort(404)
+    moves = agenda.movements(data)
+    rows = queries.select_rows(data.snapshot, review.filters)
+    entries = agenda.decisions(db_session(), data.cycle)
+    return render_template(
+        "review/index.html",
+        form=form,
+        review=review,
+        data=data,
+        view=view,
+        scales=data.scales,
+        summary=agenda.summarise(rows, moves, review.filters),
+        agenda=agenda.agenda(data, review.filters, moves),
+        decided=agenda.decisions_by_ref(entries),
+        decision_count=len(entries),
+        image_args=review.args(),
+        cell_args=review.filter_args(),
+        zone_grid=queries.overlay_zones(data, review.options.overlay),
+    )
+
+
+@bp.route("/heatmap/<key>.<any(png, svg):fmt>")
+@requires(Permission.REVIEW_READ)
+def heatmap_image(key: str, fmt: str) -> BaseResponse:
+    """The image, by the hash of its inputs: served from the shared cache, or drawn once and stored."""
+    if not _HASH.match(key):
+        abort(404)
+    if request.if_none_match.contains_weak(key):
+        return _image_headers(Response(status=304), key)
+    cache = heatcache.cache_for(current_app)
+    body = cache.get(key, fmt)
+    hit = body is not None
+    if body is None:
+        form = _filter_form(ReviewFilterForm, None)
+        if not form.validate():
+            abort(404)
+        review = _review_request(form)
+        try:
+            _data, view = _load(review)
+        except queries.ReviewError:
+            abort(404)
+        if view.key != key:
+            # The register (of an open cycle) changed since the page was drawn, or the URL was edited.
+            args: dict[str, Any] = review.args()
+            return redirect(url_for("review.heatmap_image", key=view.key, fmt=fmt, **args))
+        body = heatmap.render_png(view.spec) if fmt == "png" else heatmap.render_svg(view.spec)
+        cache.put(key, fmt, body)
+    response = Response(body, mimetype=MIMETYPES[fmt])
+    response.headers["X-Heatmap-Cache"] = "hit" if hit else "miss"
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="heatmap-{key[:12]}.{fmt}"'
+    return _image_headers(response, key)
+
+
+def _image_headers(response: Response, key: str) -> Response:
+    response.set_etag(key)
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
+@bp.route("/cell")
+@requires(Permission.REVIEW_READ)
+def cell() -> str:
+    """Exactly the risks counted in one heatmap cell."""
+    form = _filter_form(CellForm, None)
+    if not form.validate():
+        abort(404)
+    review = _review_request(form)
+    try:
+        data, view = _load(review)
+        rows = queries.cell_rows(view, form.l.data or 0, form.i.data or 0)
+    except queries.ReviewError:
+        abort(404)
+    likelihood, impact = form.l.data or 0, form.i.data or 0
+    return render_template(
+        "review/cell.html",
+        review=review,
+        data=data,
+        rows=rows,
+        moves=agenda.movements(data),
+        likelihood=data.scales.likelihood_level(likelihood),
+        impact=data.scales.impact_level(impact),
+        band=data.scales.band_at(likelihood, impact),
+        back_args=review.args(),
+    )
+
+
+# --------------------------------------------------------------------------- cycles
+
+
+@bp.route("/cycles")
+@requires(Permission.REVIEW_READ)
+def cycles() -> str:
+    snapshots = {
+        cycle_id: (count, content_hash)
+        for cycle_id, count, content_hash in db_session().execute(
+            select(CycleSnapshot.review_cycle_id, CycleSnapshot.risk_count, CycleSnapshot.content_hash)
+        )
+    }
+    decisions = dict(
+        db_session()
+        .execute(select(TaskForceDecision.review_cycle_id, func.count()).group_by(TaskForceDecision.review_cycle_id))
+        .all()
+    )
+    return render_template(
+        "review/cycles.html", cycles=queries.cycles(db_session()), snapshots=snapshots, decisions=decisions
+    )
+
+
+@bp.route("/cycles/new", methods=["GET", "POST"])
+@requires(Permission.CYCLE_MANAGE)
+def cycle_new() -> BaseResponse | str:
+    form = CycleForm()
+    if form.validate_on_submit():
+        data = operations.CycleInput(
+            code=(form.code.data or "").strip(),
+            period_start=form.period_start.data or date.today(),
+            period_end=form.period_end.data or date.today(),
+            submission_deadline=form.submission_deadline.data,
+            taskforce_meeting_on=form.taskforce_meeting_on.data,
+            target_session=(form.target_session.data or "").strip(),
+        )
+        try:
+            cycle = operations.open_cycle(db_session(), current_actor(), data)
+        except operations.CycleError as exc:
+            db_session().rollback()
+            target = form.period_end if "period" in str(exc) else form.code
+            target.errors = [str(exc)]
+        else:
+            flash(f"Cycle {cycle.code} is open. Below: the risks to review in it.", "success")
+            return redirect(url_for("review.cycle", code=cycle.code))
+    return render_template("review/cycle_form.html", form=form)
+
+
+def _cycle_or_404(code: str) -> ReviewCycle:
+    try:
+        return queries.cycle_by_code(db_session(), code)
+    except queries.ReviewError:
+        abort(404)
+
+
+@bp.route("/cycles/<code>")
+@requires(Permission.REVIEW_READ)
+def cycle(code: str) -> str:
+    found = _cycle_or_404(code)
+    return _render_cycle(found)
+
+
+def _render_cycle(found: ReviewCycle, narrative: NarrativeForm | None = None, step: CycleStepForm | None = None) -> str:
+    data = queries.load_cycle(db_session(), found)
+    if narrative is None:
+        narrative = NarrativeForm(formdata=None, version=str(found.version), narrative=found.narrative)
+    snapshot = db_session().scalars(select(CycleSnapshot).where(CycleSnapshot.review_cycle_id == found.id)).first()
+    return render_template(
+        "review/cycle.html",
+        cycle=found,
+        data=data,
+        lists=agenda.opening_lists(data),
+        limit=LIST_LIMIT,
+        snapshot=snapshot,
+        narrative_form=narrative,
+        step_form=step or CycleStepForm(formdata=None, version=str(found.version)),
+        can_manage=has_permission(cast(User, current_user), Permission.CYCLE_MANAGE),
+        period=queries.period_text(found),
+    )
+
+
+def _conflict(found: ReviewCycle, what: str, yours: str) -> tuple[str, int]:
+    db_session().rollback()
+    db_session().refresh(found)
+    last = (
+        db_session()
+        .scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "review_cycle", AuditEvent.entity_id == found.code)
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    return render_template("review/conflict.html", cycle=found, what=what, yours=yours, last=last), 409
+
+
+@bp.route("/cycles/<code>/narrative", methods=["POST"])
+@requires(Permission.CYCLE_MANAGE)
+def cycle_narrative(code: str) -> BaseResponse | str | tuple[str, int]:
+    found = _cycle_or_404(code)
+    form = NarrativeForm()
+    if not form.validate_on_submit() or not (form.version.data or "").isdigit():
+        return _render_cycle(found, narrative=form)
+    try:
+        operations.set_narrative(
+            db_session(), current_actor(), found, form.narrative.data or "", int(form.version.data or 0)
+        )
+    except StaleEdit:
+        return _conflict(found, "the narrative", form.narrative.data or "")
+    except operations.CycleError as exc:
+        db_session().rollback()
+        form.narrative.errors = [str(exc)]
+        return _render_cycle(found, narrative=form)
+    flash("Narrative saved.", "success")
+    return redirect(url_for("review.cycle", code=found.code))
+
+
+@bp.route("/cycles/<code>/taskforce-review", methods=["POST"])
+@requires(Permission.CYCLE_MANAGE)
+def cycle_review(code: str) -> BaseResponse | str | tuple[str, int]:
+    found = _cycle_or_404(code)
+    form = CycleStepForm()
+    if not form.validate_on_submit() or not (form.version.data or "").isdigit():
+        abort(400)
+    try:
+        operations.start_taskforce_review(db_session(), current_actor(), found, int(form.version.data or 0))
+    except StaleEdit:
+        return _conflict(found, "the cycle's status", "Move to task force review")
+    except operations.CycleError as exc:
+        db_session().rollback()
+        flash(str(exc), "error")
+    else:
+        flash(f"Cycle {found.code} is now under task force review.", "success")
+    return redirect(url_for("review.cycle", code=found.code))
+
+
+@bp.route("/cycles/<code>/close", methods=["POST"])
+@requires(Permission.CYCLE_MANAGE)
+def cycle_close(code: str) -> BaseResponse | str | tuple[str, int]:
+    found = _cycle_or_404(code)
+    form = CycleStepForm()
+    if not form.validate_on_submit() or not (form.version.data or "").isdigit():
+        abort(400)
+    if not form.confirm.data:
+        form.confirm.errors = ["Tick the box to confirm that the register is frozen for this cycle."]
+        return _render_cycle(found, step=form)
+    try:
+        frozen = operations.close_cycle(db_session(), current_actor(), found, int(form.version.data or 0))
+    except StaleEdit:
+        return _conflict(found, "the cycle's status", "Close the cycle")
+    except operations.CycleError as exc:
+        db_session().rollback()
+        flash(str(exc), "error")
+    else:
+        flash(f"Cycle {found.code} is closed: {frozen.risk_count} risks frozen.", "success")
+    return redirect(url_for("review.cycle", code=found.code))
+
+
+# --------------------------------------------------------------------------- decisions and minutes
+
+
+@bp.route("/cycles/<code>/decide/<ref>", methods=["GET", "POST"])
+@requires(Permission.REVIEW_DECIDE)
+def decide(code: str, ref: str) -> BaseResponse | str:
+    found = _cycle_or_404(code)
+    risk = db_session().scalars(select(Risk).where(Risk.ref == ref, Risk.deleted_at.is_(None))).first()
+    if risk is None:
+        abort(404)
+    row, move = agenda.risk_in_cycle(db_session(), found, risk)
+    if row is None:
+        abort(404)
+    form = DecisionForm()
+    if request.method == "GET":
+        meeting = found.taskforce_meeting_on
+        form.decided_on.data = meeting if meeting and found.period_start <= meeting <= date.today() else date.today()
+    if form.validate_on_submit():
+        data = operations.DecisionInput(
+            decision=Decision(form.decision.data),
+            comment=form.comment.data or "",
+            minute_ref=form.minute_ref.data or "",
+            decided_on=form.decided_on.data,
+        )
+        try:
+            operations.record_decision(db_session(), current_actor(), found, risk, data)
+        except operations.CycleError as exc:
+            db_session().rollback()
+            target = form.decided_on if "date" in str(exc) else form.comment
+            target.errors = [str(exc)]
+        else:
+            flash(f"Decision on {risk.ref} recorded: {data.decision.label}.", "success")
+            return redirect(_back_to_review(found.code))
+    return render_template(
+        "review/decide.html",
+        cycle=found,
+        row=row,
+        move=move,
+        form=form,
+        earlier=agenda.decisions(db_session(), found, risk.ref),
+        back=_back_to_review(found.code),
+    )
+
+
+def _back_to_review(code: str) -> str:
+    """The review page the user came from (same filters), else the cycle's review page."""
+    target = request.args.get("next", "")
+    if target.startswith("/review/") and not target.startswith("//") and "\\" not in target:
+        return target if "#" in target else target + "#agenda"
+    return url_for("review.index", cycle=code) + "#agenda"
+
+
+@bp.route("/cycles/<code>/minutes")
+@requires(Permission.REVIEW_READ)
+def minutes(code: str) -> str:
+    found = _cycle_or_404(code)
+    entries = agenda.decisions(db_session(), found)
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.decision_label] = counts.get(entry.decision_label, 0) + 1
+    snapshot = db_session().scalars(select(CycleSnapshot).where(CycleSnapshot.review_cycle_id == found.id)).first()
+    return render_template(
+        "review/minutes.html",
+        cycle=found,
+        entries=entries,
+        counts=counts,
+        snapshot=snapshot,
+        period=queries.period_text(found),
+        frozen=found.status == CycleStatus.CLOSED,
+    )

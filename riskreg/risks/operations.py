@@ -6,6 +6,7 @@ is written (security.md J1). Scores, bands and appetite zones are computed here,
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ from riskreg.models import (
 from riskreg.scoring import Scales
 
 
-class RuleViolation(ValueError):
+class RuleViolation(ValueError):  # noqa: N818 - a rule, not a program error; name used across features
     """Input that breaks a register rule; `field` names the form field to show it beside."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -47,7 +48,7 @@ class RuleViolation(ValueError):
         self.field = field
 
 
-class StaleEdit(Exception):
+class StaleEdit(Exception):  # noqa: N818 - name used across features
     """The record changed since the user loaded it; carries what is stored now."""
 
     def __init__(self, current: Any) -> None:
@@ -140,21 +141,28 @@ def create_risk(
     scales: Scales | None = None,
     status: RiskStatus = RiskStatus.ACTIVE,
     commit: bool = True,
+    ref: str | None = None,
 ) -> Risk:
-    """Register a new risk (and its first assessment); the reference is generated and never changes."""
+    """Register a new risk (and its first assessment); the reference is generated and never changes.
+
+    `ref` keeps a reference the risk already had (an imported register's); it must be unused.
+    """
     scales = scales or policy.current_scales(session)
     _check_risk_input(data, scales)
     unit = session.get(OrgUnit, org_unit_id)
     if unit is None:
         raise RuleViolation("org_unit", "Unknown unit.")
     year = date.today().year if assessment is None else assessment.assessed_on.year
-    for _attempt in range(5):
+    given = _given_ref(ref, unit.code, year) if ref else None
+    for _attempt in range(1 if given else 5):
         seq = (
             session.scalar(select(func.max(Risk.ref_seq)).where(Risk.org_unit_id == unit.id, Risk.ref_year == year))
             or 0
         ) + 1
+        if given:
+            year, seq = given[1], given[2]
         risk = Risk(
-            ref=f"{ref_prefix(unit.code)}-{year}-{seq:03d}",
+            ref=given[0] if given else f"{ref_prefix(unit.code)}-{year}-{seq:03d}",
             ref_year=year,
             ref_seq=seq,
             org_unit_id=unit.id,
@@ -172,6 +180,8 @@ def create_risk(
         except IntegrityError:
             savepoint.rollback()
     else:
+        if given:
+            raise RuleViolation("ref", f"Reference {given[0]} is already used by another risk.")
         raise RuleViolation("title", "Could not allocate a reference; please try again.")
     audit.record(session, actor, "create", "risk", risk.ref, f"registered {risk.ref}: {risk.title}", _risk_fields(risk))
     if assessment is not None:
@@ -179,6 +189,13 @@ def create_risk(
     if commit:
         session.commit()
     return risk
+
+
+def _given_ref(ref: str, unit_code: str, year: int) -> tuple[str, int, int]:
+    """(ref, year, sequence) for a kept reference: its own year and number when it has this unit's pattern."""
+    found = re.fullmatch(rf"{re.escape(ref_prefix(unit_code))}-(\d{{4}})-(\d{{1,6}})", ref, re.IGNORECASE)
+    # Sequence 0 keeps other references out of the numbering of generated ones.
+    return (ref, int(found.group(1)), int(found.group(2))) if found else (ref, year, 0)
 
 
 def update_risk(
@@ -189,6 +206,7 @@ def update_risk(
     expected_version: int,
     *,
     scales: Scales | None = None,
+    commit: bool = True,
 ) -> Risk:
     """Change a risk's description. The unit and reference are not part of the input and never change."""
     _check_version(risk, expected_version)
@@ -201,7 +219,8 @@ def update_risk(
     if changes:
         session.flush()
         audit.record(session, actor, "update", "risk", risk.ref, f"updated {risk.ref}", changes)
-    session.commit()
+    if commit:
+        session.commit()
     return risk
 
 
@@ -229,7 +248,14 @@ def restore_risk(session: Session, actor: audit.Actor, risk: Risk, expected_vers
 
 
 def set_status(
-    session: Session, actor: audit.Actor, risk: Risk, status: RiskStatus, reason: str, expected_version: int
+    session: Session,
+    actor: audit.Actor,
+    risk: Risk,
+    status: RiskStatus,
+    reason: str,
+    expected_version: int,
+    *,
+    commit: bool = True,
 ) -> None:
     _check_version(risk, expected_version)
     if status in (RiskStatus.CLOSED, RiskStatus.REALISED, RiskStatus.MERGED) and not reason.strip():
@@ -248,7 +274,8 @@ def set_status(
         f"{risk.ref}: {before.value} → {status.value}",
         {"status": [before.value, status.value], "reason": reason.strip()},
     )
-    session.commit()
+    if commit:
+        session.commit()
 
 
 # --------------------------------------------------------------------------- assessments
@@ -439,12 +466,15 @@ def propose_escalation(
 # --------------------------------------------------------------------------- controls and actions
 
 
-def add_control(session: Session, actor: audit.Actor, risk: Risk, data: ControlInput) -> Control:
+def add_control(
+    session: Session, actor: audit.Actor, risk: Risk, data: ControlInput, *, commit: bool = True
+) -> Control:
     control = Control(risk=risk, **asdict(data))
     session.add(control)
     session.flush()
     audit.record(session, actor, "create", "control", control.id, f"control added to {risk.ref}", asdict(data))
-    session.commit()
+    if commit:
+        session.commit()
     return control
 
 
@@ -469,12 +499,15 @@ def update_control(
     return control
 
 
-def retire_control(session: Session, actor: audit.Actor, control: Control, expected_version: int) -> None:
+def retire_control(
+    session: Session, actor: audit.Actor, control: Control, expected_version: int, *, commit: bool = True
+) -> None:
     _check_version(control, expected_version)
     control.retired_at = utcnow()
     session.flush()
     audit.record(session, actor, "retire", "control", control.id, f"control of {control.risk.ref} retired")
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def _check_action_input(data: ActionInput) -> None:
@@ -505,7 +538,13 @@ def add_action(session: Session, actor: audit.Actor, risk: Risk, data: ActionInp
 
 
 def update_action(
-    session: Session, actor: audit.Actor, action: Action, data: ActionInput, expected_version: int
+    session: Session,
+    actor: audit.Actor,
+    action: Action,
+    data: ActionInput,
+    expected_version: int,
+    *,
+    commit: bool = True,
 ) -> Action:
     _check_version(action, expected_version)
     _check_action_input(data)
@@ -520,7 +559,8 @@ def update_action(
     audit.record(
         session, actor, "update", "action", action.ref, f"action {action.ref} updated", audit.diff(before, asdict(data))
     )
-    session.commit()
+    if commit:
+        session.commit()
     return action
 
 

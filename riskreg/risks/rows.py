@@ -40,75 +40,118 @@ def live_rows(
     """(risk id, assessment id, row) for every assessed, non-deleted risk matching `where`."""
     as_at = as_at or date.today()
     condition = and_where(Risk.deleted_at.is_(None), Risk.current_assessment_id.is_not(None), where)
+    # Plain columns, not ORM objects: building 10,000 entities costs seconds that a register read does not need.
     query = (
-        select(Risk, Assessment, OrgUnit.code, OrgUnit.name, RiskCategory.code, RiskCategory.name)
+        select(
+            Risk.id,
+            Risk.ref,
+            Risk.title,
+            Risk.cause,
+            Risk.event,
+            Risk.consequence,
+            Risk.level,
+            Risk.nature,
+            Risk.status,
+            Risk.owner_title,
+            Risk.treatment,
+            Risk.target_likelihood,
+            Risk.target_impact,
+            Risk.target_date,
+            Risk.is_confidential,
+            Risk.council_visible,
+            Risk.closed_reason,
+            Assessment.id.label("assessment_id"),
+            Assessment.inherent_likelihood,
+            Assessment.inherent_impact,
+            Assessment.inherent_score,
+            Assessment.inherent_band,
+            Assessment.residual_likelihood,
+            Assessment.residual_impact,
+            Assessment.residual_score,
+            Assessment.residual_band,
+            Assessment.zone,
+            Assessment.appetite_level,
+            Assessment.appetite_max,
+            Assessment.tolerance_max,
+            Assessment.statement_version,
+            Assessment.target_score,
+            Assessment.target_band,
+            Assessment.control_effectiveness,
+            Assessment.velocity,
+            Assessment.trend_reason,
+            Assessment.rationale,
+            Assessment.assessed_on,
+            OrgUnit.code.label("unit_code"),
+            OrgUnit.name.label("unit_name"),
+            RiskCategory.code.label("category_code"),
+            RiskCategory.name.label("category_name"),
+        )
         .join(Assessment, Assessment.id == Risk.current_assessment_id)
         .join(OrgUnit, OrgUnit.id == Risk.org_unit_id)
         .join(RiskCategory, RiskCategory.id == Risk.category_id)
         .where(condition)
         .order_by(Risk.id)
-        .execution_options(yield_per=_BATCH)
     )
     records = session.execute(query).all()
-    risk_ids = [r[0].id for r in records]
+    risk_ids = [r.id for r in records]
     actions = _actions_by_risk(session, risk_ids)
     controls = _controls_by_risk(session, risk_ids)
     acceptances = _acceptances_by_risk(session, risk_ids, as_at)
     escalations = _escalations_by_risk(session, risk_ids)
     result = []
     total = len(records)
-    for index, (risk, assessment, unit_code, unit_name, cat_code, cat_name) in enumerate(records, start=1):
-        acceptance = acceptances.get(risk.id)
-        escalation = escalations.get(risk.id)
+    for index, r in enumerate(records, start=1):
+        acceptance = acceptances.get(r.id)
+        escalation = escalations.get(r.id)
         row = RiskRow(
-            ref=risk.ref,
-            title=risk.title,
-            cause=risk.cause,
-            event=risk.event,
-            consequence=risk.consequence,
-            category_code=cat_code,
-            category_name=cat_name,
-            unit_code=unit_code,
-            unit_name=unit_name,
-            level=risk.level.value,
-            nature=risk.nature.value,
-            status=risk.status.value,
-            owner_title=risk.owner_title,
-            treatment=risk.treatment.value,
-            inherent_likelihood=assessment.inherent_likelihood,
-            inherent_impact=assessment.inherent_impact,
-            inherent_score=assessment.inherent_score,
-            inherent_band=assessment.inherent_band,
-            residual_likelihood=assessment.residual_likelihood,
-            residual_impact=assessment.residual_impact,
-            residual_score=assessment.residual_score,
-            residual_band=assessment.residual_band,
-            zone=assessment.zone.value,
-            appetite_level=assessment.appetite_level,
-            appetite_max=assessment.appetite_max,
-            tolerance_max=assessment.tolerance_max,
-            statement_version=assessment.statement_version,
-            target_likelihood=risk.target_likelihood,
-            target_impact=risk.target_impact,
-            target_score=assessment.target_score,
-            target_band=assessment.target_band,
-            target_date=risk.target_date,
-            control_effectiveness=assessment.control_effectiveness.value,
-            controls_summary=controls.get(risk.id, ""),
-            velocity=assessment.velocity,
-            trend_reason=assessment.trend_reason.value if assessment.trend_reason else "",
-            rationale=assessment.rationale,
-            assessed_on=assessment.assessed_on,
-            is_confidential=risk.is_confidential,
-            council_visible=risk.council_visible,
-            closed_reason=risk.closed_reason,
-            acceptance_until=acceptance.valid_until if acceptance else None,
-            acceptance_level=acceptance.decision_level.value if acceptance else "",
-            escalation_level=escalation.to_level.value if escalation else "",
-            escalation_status=escalation.status.value if escalation else "",
-            actions=tuple(actions.get(risk.id, ())),
+            ref=r.ref,
+            title=r.title,
+            cause=r.cause,
+            event=r.event,
+            consequence=r.consequence,
+            category_code=r.category_code,
+            category_name=r.category_name,
+            unit_code=r.unit_code,
+            unit_name=r.unit_name,
+            level=r.level.value,
+            nature=r.nature.value,
+            status=r.status.value,
+            owner_title=r.owner_title,
+            treatment=r.treatment.value,
+            inherent_likelihood=r.inherent_likelihood,
+            inherent_impact=r.inherent_impact,
+            inherent_score=r.inherent_score,
+            inherent_band=r.inherent_band,
+            residual_likelihood=r.residual_likelihood,
+            residual_impact=r.residual_impact,
+            residual_score=r.residual_score,
+            residual_band=r.residual_band,
+            zone=r.zone.value,
+            appetite_level=r.appetite_level,
+            appetite_max=r.appetite_max,
+            tolerance_max=r.tolerance_max,
+            statement_version=r.statement_version,
+            target_likelihood=r.target_likelihood,
+            target_impact=r.target_impact,
+            target_score=r.target_score,
+            target_band=r.target_band,
+            target_date=r.target_date,
+            control_effectiveness=r.control_effectiveness.value,
+            controls_summary=controls.get(r.id, ""),
+            velocity=r.velocity,
+            trend_reason=r.trend_reason.value if r.trend_reason else "",
+            rationale=r.rationale,
+            assessed_on=r.assessed_on,
+            is_confidential=r.is_confidential,
+            council_visible=r.council_visible,
+            closed_reason=r.closed_reason,
+            acceptance_until=acceptance[0] if acceptance else None,
+            acceptance_level=acceptance[1] if acceptance else "",
+            escalation_level=escalation[0] if escalation else "",
+            escalation_status=escalation[1] if escalation else "",
+            actions=tuple(actions.get(r.id, ())),
         )
-        result.append((risk.id, assessment.id, row))
+        result.append((r.id, r.assessment_id, row))
         if progress and (index % 1000 == 0 or index == total):
             progress(index, total)
     return result
@@ -139,27 +182,41 @@ def _actions_by_risk(session: Session, risk_ids: list[int]) -> dict[int, list[Ac
     result: dict[int, list[ActionRow]] = defaultdict(list)
     for chunk in _chunks(risk_ids):
         query = (
-            select(Action, Risk.ref, OrgUnit.code)
+            select(
+                Action.risk_id,
+                Action.ref,
+                Risk.ref.label("risk_ref"),
+                Action.description,
+                Action.owner_title,
+                OrgUnit.code.label("unit_code"),
+                Action.due_date,
+                Action.revised_due_date,
+                Action.status,
+                Action.percent_complete,
+                Action.completed_on,
+                Action.expected_effect,
+                Action.comment,
+            )
             .join(Risk, Risk.id == Action.risk_id)
             .join(OrgUnit, OrgUnit.id == Action.org_unit_id)
             .where(Action.risk_id.in_(chunk))
             .order_by(Action.id)
         )
-        for action, risk_ref, unit_code in session.execute(query):
-            result[action.risk_id].append(
+        for a in session.execute(query):
+            result[a.risk_id].append(
                 ActionRow(
-                    ref=action.ref,
-                    risk_ref=risk_ref,
-                    description=action.description,
-                    owner_title=action.owner_title,
-                    unit_code=unit_code,
-                    due_date=action.due_date,
-                    revised_due_date=action.revised_due_date,
-                    status=action.status.value,
-                    percent_complete=action.percent_complete,
-                    completed_on=action.completed_on,
-                    expected_effect=action.expected_effect,
-                    comment=action.comment,
+                    ref=a.ref,
+                    risk_ref=a.risk_ref,
+                    description=a.description,
+                    owner_title=a.owner_title,
+                    unit_code=a.unit_code,
+                    due_date=a.due_date,
+                    revised_due_date=a.revised_due_date,
+                    status=a.status.value,
+                    percent_complete=a.percent_complete,
+                    completed_on=a.completed_on,
+                    expected_effect=a.expected_effect,
+                    comment=a.comment,
                 )
             )
     return result
@@ -178,11 +235,12 @@ def _controls_by_risk(session: Session, risk_ids: list[int]) -> dict[int, str]:
     return {k: "; ".join(v) for k, v in result.items()}
 
 
-def _acceptances_by_risk(session: Session, risk_ids: list[int], as_at: date) -> dict[int, RiskAcceptance]:
-    result: dict[int, RiskAcceptance] = {}
+def _acceptances_by_risk(session: Session, risk_ids: list[int], as_at: date) -> dict[int, tuple[date, str]]:
+    """Active acceptance per risk: (valid until, decision level)."""
+    result: dict[int, tuple[date, str]] = {}
     for chunk in _chunks(risk_ids):
         query = (
-            select(RiskAcceptance)
+            select(RiskAcceptance.risk_id, RiskAcceptance.valid_until, RiskAcceptance.decision_level)
             .where(
                 RiskAcceptance.risk_id.in_(chunk),
                 RiskAcceptance.status == AcceptanceStatus.ACTIVE,
@@ -190,20 +248,21 @@ def _acceptances_by_risk(session: Session, risk_ids: list[int], as_at: date) -> 
             )
             .order_by(RiskAcceptance.valid_until)
         )
-        for acceptance in session.scalars(query):
-            result[acceptance.risk_id] = acceptance
+        for risk_id, valid_until, level in session.execute(query):
+            result[risk_id] = (valid_until, level.value)
     return result
 
 
-def _escalations_by_risk(session: Session, risk_ids: list[int]) -> dict[int, Escalation]:
-    result: dict[int, Escalation] = {}
+def _escalations_by_risk(session: Session, risk_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Latest open escalation per risk: (level it goes to, status)."""
+    result: dict[int, tuple[str, str]] = {}
     open_statuses = (EscalationStatus.PROPOSED, EscalationStatus.PENDING, EscalationStatus.ACCEPTED)
     for chunk in _chunks(risk_ids):
         query = (
-            select(Escalation)
+            select(Escalation.risk_id, Escalation.to_level, Escalation.status)
             .where(Escalation.risk_id.in_(chunk), Escalation.status.in_(open_statuses))
             .order_by(Escalation.id)
         )
-        for escalation in session.scalars(query):
-            result[escalation.risk_id] = escalation
+        for risk_id, to_level, status in session.execute(query):
+            result[risk_id] = (to_level.value, status.value)
     return result

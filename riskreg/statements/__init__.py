@@ -8,6 +8,6 @@ bp = Blueprint("statements", __name__, url_prefix="/appetite")
 
 
 def init_app(app: Flask) -> None:
-    from riskreg.statements import views  # noqa: F401 - registers the routes on bp
+    from riskreg.statements import response_views, views  # noqa: F401 - register the routes on bp
 
     app.register_blueprint(bp)

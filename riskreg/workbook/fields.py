@@ -232,7 +232,7 @@ MOVEMENT_FIELDS: Mapping[str, Field[MovementRow]] = {
     "current_band": Field(Kind.BAND, lambda m, c: m.current_band or ""),
     "current_zone": Field(Kind.ZONE, lambda m, c: m.current_zone.value if m.current_zone else ""),
     "delta": Field(Kind.INT, _attr("delta")),
-    "zone_change": Field(Kind.TEXT, _zone_change),
+    "zone_change": Field(Kind.WRAP, _zone_change),
     "flags": Field(Kind.WRAP, lambda m, c: "; ".join(sorted(f.label for f in m.flags))),
     "reason": Field(Kind.LABEL, _attr("trend_reason"), "trend_reason"),
     "rationale": Field(Kind.WRAP, _attr("rationale")),

@@ -51,6 +51,7 @@ PLACEHOLDERS = frozenset(
 PAGE_PLACEHOLDERS = frozenset({"page", "pages", "sheet"})
 
 PAPER_SIZES = {"A4": 9, "A3": 8, "letter": 1, "legal": 5}  # Excel's paperSize codes
+PAPER_POINTS = {"A4": (595.3, 841.9), "A3": (841.9, 1190.6), "letter": (612.0, 792.0), "legal": (612.0, 1008.0)}
 MAX_SHEET_NAME = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -148,6 +149,7 @@ class PrintSetup:
     paper: str = "A4"
     orientation: str = "landscape"
     fit_to_width: bool = True
+    min_scale: int = 70  # percent; a sheet that would print smaller spreads over more pages wide
     margins_cm: Margins = Margins()
     font_size: float = 8
     header_left: str = ""
@@ -160,6 +162,12 @@ class PrintSetup:
     @property
     def paper_code(self) -> int:
         return PAPER_SIZES[self.paper]
+
+    @property
+    def printable_width_pt(self) -> float:
+        short, long = PAPER_POINTS[self.paper]
+        paper = long if self.orientation == "landscape" else short
+        return paper - (self.margins_cm.left + self.margins_cm.right) / 2.54 * 72
 
 
 @dataclass(frozen=True)
@@ -418,6 +426,7 @@ def _print(r: _Reader, data: Mapping[str, Any]) -> PrintSetup:
         paper=paper,
         orientation=orientation,
         fit_to_width=r.boolean(data, "fit_to_width", w, True),
+        min_scale=r.integer(data, "min_scale", w, 70, 10, 100),
         margins_cm=Margins(
             **{
                 key: r.number(margins, key, f"{w}margins_cm.", getattr(default_margins, key), 0, 10)
@@ -480,6 +489,31 @@ def _sheet(r: _Reader, key: str, data: Mapping[str, Any]) -> SheetLayout:
     w = f"sheets.{key}."
     tables = _TABLES[key]
     r.known_keys(data, _COMMON_SHEET_KEYS | set(tables) | _EXTRA_SHEET_KEYS.get(key, set()), w)
+    widths = data.get("widths", [])
+    if not isinstance(widths, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 255 for v in widths
+    ):
+        raise r.fail(f"{w}widths", "must be a list of column widths between 0 and 255")
+    values: dict[str, Any] = {
+        "key": key,
+        "name": _sheet_name(r, data, w),
+        "title": r.template(data, "title", w, required=True),
+        "description": r.template(data, "description", w),
+        "note": r.template(data, "note", w),
+        "widths": tuple(float(v) for v in widths),
+    }
+    for table, vocabulary in tables.items():
+        values[table] = _columns(r, data, table, w, vocabulary)
+        if not values[table]:
+            raise r.fail(f"{w}{table}", "must list at least one column")
+    if key == "summary" and len(values["columns"]) < 4:
+        raise r.fail(f"{w}columns", "needs at least 4 columns: the key-figure tables use the first four")
+    values.update(_sheet_options(r, key, data, w, len(values.get("columns", ()))))
+    return SheetLayout(**values)
+
+
+def _sheet_name(r: _Reader, data: Mapping[str, Any], w: str) -> str:
+    r"""A tab name Excel accepts: at most 31 characters, none of []:*?/\, no edge apostrophe or space."""
     name = r.text(data, "name", w, required=True)
     if len(name) > MAX_SHEET_NAME:
         raise r.fail(f"{w}name", f"{name!r} is {len(name)} characters; Excel allows at most {MAX_SHEET_NAME}")
@@ -489,44 +523,29 @@ def _sheet(r: _Reader, key: str, data: Mapping[str, Any]) -> SheetLayout:
         )
     if name.casefold() == "history":
         raise r.fail(f"{w}name", "Excel reserves the sheet name 'History'")
-    widths = data.get("widths", [])
-    if not isinstance(widths, list) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 255 for v in widths
-    ):
-        raise r.fail(f"{w}widths", "must be a list of column widths between 0 and 255")
-    values: dict[str, Any] = {
-        "key": key,
-        "name": name,
-        "title": r.template(data, "title", w, required=True),
-        "description": r.template(data, "description", w),
-        "note": r.template(data, "note", w),
-        "widths": tuple(float(v) for v in widths),
-    }
-    for table, vocabulary in tables.items():
-        values[table] = _columns(r, data, table, w, vocabulary)
-    if key in ("summary", "register", "appetite", "movement", "actions", "by_category", "by_unit") and not values.get(
-        "columns"
-    ):
-        raise r.fail(f"{w}columns", "must list at least one column")
-    if key == "summary" and len(values["columns"]) < 4:
-        raise r.fail(f"{w}columns", "needs at least 4 columns: the key-figure tables use the first four")
-    if key == "appetite" and not values["category_columns"]:
-        raise r.fail(f"{w}category_columns", "must list at least one column")
-    extras = _EXTRA_SHEET_KEYS.get(key, set())
-    if "freeze_columns" in extras:
-        values["freeze_columns"] = r.integer(data, "freeze_columns", w, 0, 0, max(0, len(values["columns"]) - 1))
+    return name
+
+
+def _sheet_options(r: _Reader, key: str, data: Mapping[str, Any], w: str, columns: int) -> dict[str, Any]:
+    """The settings only some kinds of sheet have."""
+    if key in ("register", "actions"):
+        return {"freeze_columns": r.integer(data, "freeze_columns", w, 0, 0, max(0, columns - 1))}
     if key == "summary":
-        values["top_count"] = r.integer(data, "top_count", w, 10, 1, 100)
+        return {"top_count": r.integer(data, "top_count", w, 10, 1, 100)}
     if key == "cover":
-        values["label_width"] = r.number(data, "label_width", w, 30, 5, 100)
-        values["value_width"] = r.number(data, "value_width", w, 100, 20, 200)
+        return {
+            "label_width": r.number(data, "label_width", w, 30, 5, 100),
+            "value_width": r.number(data, "value_width", w, 100, 20, 200),
+        }
     if key == "heatmap":
-        values["cell_width"] = r.number(data, "cell_width", w, 17, 6, 60)
-        values["max_refs_per_cell"] = r.integer(data, "max_refs_per_cell", w, 6, 0, 50)
-        values["image_width_px"] = r.integer(data, "image_width_px", w, 520, 100, 2000)
+        return {
+            "cell_width": r.number(data, "cell_width", w, 17, 6, 60),
+            "max_refs_per_cell": r.integer(data, "max_refs_per_cell", w, 6, 0, 50),
+            "image_width_px": r.integer(data, "image_width_px", w, 520, 100, 2000),
+        }
     if key == "methodology":
-        values["definitions"] = tuple(_definitions(r, data, w))
-    return SheetLayout(**values)
+        return {"definitions": tuple(_definitions(r, data, w))}
+    return {}
 
 
 def _columns(
@@ -573,12 +592,12 @@ def _definitions(r: _Reader, data: Mapping[str, Any], where: str) -> list[Defini
     return result
 
 
-def widths_for(sheet: SheetLayout, *tables: Sequence[Column]) -> list[float]:
+def widths_for(sheet: SheetLayout, *tables: Sequence[float]) -> list[float]:
     """Column widths of a sheet holding several tables: the widest claim per column wins."""
     count = max([len(sheet.widths), *(len(t) for t in tables)], default=0)
     widths = []
     for index in range(count):
-        claims = [t[index].width for t in tables if index < len(t)]
+        claims = [t[index] for t in tables if index < len(t)]
         if index < len(sheet.widths):
             claims.append(sheet.widths[index])
         widths.append(max(claims))

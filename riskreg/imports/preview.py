@@ -1,0 +1,119 @@
+"""The plan as people read it: one display row per imported row, values as text, in pages.
+
+Shared by the preview page and `riskreg import register`, so both say the same thing. No Flask here.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from riskreg.importer import FIELD_LABELS, CellError, CellWarning, ImportedAction, ImportPlan, PlannedRow, RowAction
+
+PAGE_SIZE = 200
+MAX_ERRORS_SHOWN = 1000
+SHOWS = ("all", "error", "update", "new", "unchanged")
+ACTION_LABELS = {
+    RowAction.NEW: "New risk",
+    RowAction.UPDATE: "Update",
+    RowAction.UNCHANGED: "Unchanged",
+    RowAction.ERROR: "Error",
+}
+_TEXT_SHOWN = 160
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    sheet: str
+    row: int
+    ref: str
+    title: str
+    action: str  # RowAction value
+    label: str
+    changes: tuple[Change, ...]
+    errors: tuple[CellError, ...]
+    warnings: tuple[CellWarning, ...]
+
+    @property
+    def where(self) -> str:
+        return f"{self.sheet} row {self.row}" if self.sheet else f"row {self.row}"
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: tuple[PreviewRow, ...]
+    show: str
+    page: int
+    pages: int
+    total: int  # rows under this filter
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.page * PAGE_SIZE, self.total)
+
+
+def preview_row(planned: PlannedRow) -> PreviewRow:
+    row = planned.row
+    title = row.values.get("title")
+    changes = tuple(
+        Change(FIELD_LABELS.get(c.field, c.field), show_value(c.old), show_value(c.new)) for c in planned.changes
+    )
+    return PreviewRow(
+        sheet=row.sheet,
+        row=row.row,
+        ref=planned.ref,
+        title=title if isinstance(title, str) else "",
+        action=planned.action.value,
+        label=ACTION_LABELS[planned.action],
+        changes=changes,
+        errors=planned.errors,
+        warnings=row.warnings,
+    )
+
+
+def page_of(plan: ImportPlan, show: str = "all", page: int = 1) -> Page:
+    """One page of the plan's rows under a filter ("all" or a RowAction value); out-of-range pages clamp."""
+    show = show if show in SHOWS else "all"
+    chosen: Sequence[PlannedRow] = plan.rows if show == "all" else plan.of(RowAction(show))
+    pages = max(1, math.ceil(len(chosen) / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * PAGE_SIZE
+    rows = tuple(preview_row(p) for p in chosen[start : start + PAGE_SIZE])
+    return Page(rows, show, page, pages, len(chosen))
+
+
+def show_value(value: object) -> str:
+    """A value as the preview shows it: dates as 30 Jun 2026, actions one per line, None as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f"{value.day} {value:%b %Y}"
+    if isinstance(value, str):
+        text = value.replace("_", " ") if value.islower() and "_" in value and " " not in value else value
+        return text if len(text) <= _TEXT_SHOWN else text[: _TEXT_SHOWN - 1] + "…"
+    if isinstance(value, ImportedAction):
+        return f"{value.description} (due {show_value(value.due_date)})"
+    if isinstance(value, Collection):
+        items = list(value)
+        if items and all(isinstance(i, ImportedAction) for i in items):
+            return "\n".join(show_value(i) for i in items)
+        return show_value(items[0]) if items else "—"  # a code and its name: the code
+    return str(value)

@@ -1,0 +1,298 @@
+"""Writes of the review cycle: open, move to task force review, close (freezing the snapshot), and decisions.
+
+Closing is one transaction: the snapshot, its entries, the status change and the audit record land
+together or not at all (security.md J3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from riskreg import audit, policy
+from riskreg.models import (
+    CycleSnapshot,
+    CycleStatus,
+    Decision,
+    ReviewCycle,
+    Risk,
+    SnapshotEntry,
+    TaskForceDecision,
+    utcnow,
+)
+from riskreg.risks.rows import live_rows
+from riskreg.snapshot import Snapshot, row_from_json, row_to_json
+
+
+class CycleError(ValueError):
+    """A cycle change that breaks the review rules; the message is shown to the person."""
+
+
+@dataclass(frozen=True)
+class CycleInput:
+    code: str
+    period_start: date
+    period_end: date
+    submission_deadline: date | None = None
+    taskforce_meeting_on: date | None = None
+    target_session: str = ""
+
+
+def open_cycle(session: Session, actor: audit.Actor, data: CycleInput) -> ReviewCycle:
+    if data.period_end < data.period_start:
+        raise CycleError("The period must end after it starts.")
+    if session.scalars(select(ReviewCycle.id).where(ReviewCycle.code == data.code)).first() is not None:
+        raise CycleError(f"A cycle with the code {data.code} already exists.")
+    still_open = session.scalars(select(ReviewCycle).where(ReviewCycle.status != CycleStatus.CLOSED)).first()
+    if still_open is not None:
+        raise CycleError(f"Cycle {still_open.code} is still open; close it before opening another.")
+    cycle = ReviewCycle(
+        code=data.code,
+        period_start=data.period_start,
+        period_end=data.period_end,
+        submission_deadline=data.submission_deadline,
+        taskforce_meeting_on=data.taskforce_meeting_on,
+        target_session=data.target_session,
+        status=CycleStatus.OPEN,
+        opened_at=utcnow(),
+        created_by_id=actor.user_id,
+    )
+    session.add(cycle)
+    session.flush()
+    audit.record(session, actor, "open", "review_cycle", cycle.code, f"opened cycle {cycle.code}")
+    session.commit()
+    return cycle
+
+
+def start_taskforce_review(session: Session, actor: audit.Actor, cycle: ReviewCycle, expected_version: int) -> None:
+    _check_version(cycle, expected_version)
+    if cycle.status != CycleStatus.OPEN:
+        raise CycleError("Only an open cycle can move to task force review.")
+    cycle.status = CycleStatus.TF_REVIEW
+    session.flush()
+    audit.record(
+        session, actor, "tf_review", "review_cycle", cycle.code, f"cycle {cycle.code} moved to task force review"
+    )
+    session.commit()
+
+
+def set_narrative(session: Session, actor: audit.Actor, cycle: ReviewCycle, text: str, expected_version: int) -> None:
+    _check_version(cycle, expected_version)
+    if cycle.status == CycleStatus.CLOSED:
+        raise CycleError("The narrative of a closed cycle is frozen with its snapshot.")
+    before = cycle.narrative
+    cycle.narrative = text.strip()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "update",
+        "review_cycle",
+        cycle.code,
+        f"narrative of {cycle.code} edited",
+        {"narrative": [before, cycle.narrative]},
+    )
+    session.commit()
+
+
+def close_cycle(
+    session: Session,
+    actor: audit.Actor,
+    cycle: ReviewCycle,
+    expected_version: int,
+    *,
+    as_at: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    commit: bool = True,
+) -> CycleSnapshot:
+    """Close the cycle and freeze every active risk's current assessment as its snapshot."""
+    _check_version(cycle, expected_version)
+    if cycle.status == CycleStatus.CLOSED:
+        raise CycleError(f"Cycle {cycle.code} is already closed.")
+    as_at = as_at or date.today()
+    statement = policy.statement_in_force(session, as_at)
+    scales = policy.current_scales(session)
+    records = live_rows(session, as_at=as_at, progress=progress)
+    snapshot = Snapshot(
+        cycle_code=cycle.code,
+        as_at=as_at,
+        statement_version=statement.version if statement else "",
+        scales_version=scales.version,
+        rows=tuple(row for _, _, row in records),
+    )
+    frozen = CycleSnapshot(
+        review_cycle_id=cycle.id,
+        as_at=as_at,
+        statement_version=snapshot.statement_version,
+        scales_version=snapshot.scales_version,
+        risk_count=len(records),
+        content_hash=snapshot.content_hash(),
+    )
+    session.add(frozen)
+    session.flush()
+    # Looked up once, not per row: the rows carry codes, the entries want ids for filtering.
+    unit_ids, category_ids = _code_maps(session)
+    entries = [
+        {
+            "snapshot_id": frozen.id,
+            "risk_id": risk_id,
+            "assessment_id": assessment_id,
+            "ref": row.ref,
+            "org_unit_id": unit_ids[row.unit_code],
+            "category_id": category_ids[row.category_code],
+            "residual_likelihood": row.residual_likelihood,
+            "residual_impact": row.residual_impact,
+            "residual_score": row.residual_score,
+            "zone": row.zone,
+            "row_json": json.dumps(row_to_json(row), sort_keys=True, ensure_ascii=False),
+        }
+        for risk_id, assessment_id, row in records
+    ]
+    if entries:
+        session.execute(cast(Table, SnapshotEntry.__table__).insert(), entries)
+    cycle.status = CycleStatus.CLOSED
+    cycle.closed_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "close",
+        "review_cycle",
+        cycle.code,
+        f"closed cycle {cycle.code}: {len(records)} risks frozen",
+        {"content_hash": frozen.content_hash},
+    )
+    if commit:
+        session.commit()
+    return frozen
+
+
+def load_snapshot(session: Session, cycle: ReviewCycle) -> Snapshot:
+    """The frozen register of a closed cycle, exactly as it was frozen (hash verified)."""
+    frozen = session.scalars(select(CycleSnapshot).where(CycleSnapshot.review_cycle_id == cycle.id)).first()
+    if frozen is None:
+        raise CycleError(f"Cycle {cycle.code} has no frozen snapshot (it is not closed).")
+    texts = session.scalars(
+        select(SnapshotEntry.row_json).where(SnapshotEntry.snapshot_id == frozen.id).order_by(SnapshotEntry.id)
+    )
+    stored = [json.loads(t) for t in texts]
+    snapshot = Snapshot(
+        cycle_code=cycle.code,
+        as_at=frozen.as_at,
+        statement_version=frozen.statement_version,
+        scales_version=frozen.scales_version,
+        rows=tuple(row_from_json(data) for data in stored),
+    )
+    # The stored JSON is exactly `row_to_json(row)`, so hashing it as `Snapshot.content_hash` lays it out gives
+    # the same digest five times faster than re-serialising the rows (asdict). Any doubt: the slow, exact check.
+    if _stored_hash(snapshot, stored) != frozen.content_hash and snapshot.content_hash() != frozen.content_hash:
+        raise CycleError(f"The snapshot of cycle {cycle.code} does not match its hash; it may have been tampered with.")
+    return snapshot
+
+
+def _stored_hash(snapshot: Snapshot, stored: list[dict[str, object]]) -> str:
+    payload = json.dumps(stored, sort_keys=True, separators=(",", ":"))
+    parts = (snapshot.cycle_code, snapshot.as_at.isoformat(), snapshot.statement_version, snapshot.scales_version)
+    header = "".join(f"{part}|" for part in parts)
+    return hashlib.sha256((header + payload).encode("utf-8")).hexdigest()
+
+
+def previous_closed_cycle(session: Session, cycle: ReviewCycle) -> ReviewCycle | None:
+    """The closed cycle before `cycle` (by period), for movement."""
+    return session.scalars(
+        select(ReviewCycle)
+        .where(ReviewCycle.status == CycleStatus.CLOSED, ReviewCycle.period_end < cycle.period_start)
+        .order_by(ReviewCycle.period_end.desc())
+        .limit(1)
+    ).first()
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    decision: Decision
+    comment: str = ""
+    minute_ref: str = ""
+    decided_on: date | None = None  # default: today
+
+
+# Decisions that change nothing need no explanation; every other one is minuted with its reason.
+DECISIONS_WITHOUT_COMMENT = frozenset({Decision.NOTED, Decision.VALIDATED})
+COMMENT_MAX = 4000
+MINUTE_REF_MAX = 60
+
+
+def record_decision(
+    session: Session, actor: audit.Actor, cycle: ReviewCycle, risk: Risk, data: DecisionInput
+) -> TaskForceDecision:
+    """Minute a task force decision on a risk of the cycle. Decisions are never edited: a correction is a new one."""
+    comment, minute_ref = data.comment.strip(), data.minute_ref.strip()
+    decided_on = data.decided_on or date.today()
+    if cycle.status == CycleStatus.PLANNED:
+        raise CycleError(f"Cycle {cycle.code} has not opened yet.")
+    if risk.is_deleted:
+        raise CycleError(f"Risk {risk.ref} is deleted.")
+    if data.decision not in DECISIONS_WITHOUT_COMMENT and not comment:
+        raise CycleError(f"Say why: a comment is required for “{data.decision.label}”.")
+    if len(comment) > COMMENT_MAX or len(minute_ref) > MINUTE_REF_MAX:
+        raise CycleError(f"The comment may be {COMMENT_MAX} and the minute reference {MINUTE_REF_MAX} characters long.")
+    if decided_on > date.today() or decided_on < cycle.period_start:
+        raise CycleError("The decision date must fall between the start of the cycle and today.")
+    if not _risk_in_cycle(session, cycle, risk):
+        raise CycleError(f"Risk {risk.ref} is not part of cycle {cycle.code}.")
+    decision = TaskForceDecision(
+        review_cycle_id=cycle.id,
+        risk_id=risk.id,
+        decision=data.decision,
+        comment=comment,
+        minute_ref=minute_ref,
+        decided_on=decided_on,
+        decided_by_id=actor.user_id,
+    )
+    session.add(decision)
+    session.flush()
+    # Filed under the risk, so the decision shows in the risk's own audit trail.
+    audit.record(
+        session,
+        actor,
+        "decide",
+        "risk",
+        risk.ref,
+        f"task force decision in {cycle.code}: {data.decision.label}",
+        {"cycle": cycle.code, "decision": data.decision.value, "comment": comment, "minute_ref": minute_ref},
+    )
+    session.commit()
+    return decision
+
+
+def _risk_in_cycle(session: Session, cycle: ReviewCycle, risk: Risk) -> bool:
+    """A closed cycle holds the risks of its snapshot; an open one every assessed risk of the register."""
+    if cycle.status != CycleStatus.CLOSED:
+        return risk.current_assessment_id is not None
+    found = session.scalar(
+        select(SnapshotEntry.id)
+        .join(CycleSnapshot, CycleSnapshot.id == SnapshotEntry.snapshot_id)
+        .where(CycleSnapshot.review_cycle_id == cycle.id, SnapshotEntry.risk_id == risk.id)
+    )
+    return found is not None
+
+
+def _code_maps(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    from riskreg.models import OrgUnit, RiskCategory
+
+    units = {code: id_ for id_, code in session.execute(select(OrgUnit.id, OrgUnit.code))}
+    categories = {code: id_ for id_, code in session.execute(select(RiskCategory.id, RiskCategory.code))}
+    return units, categories
+
+
+def _check_version(cycle: ReviewCycle, expected_version: int) -> None:
+    if cycle.version != expected_version:
+        from riskreg.risks.operations import StaleEdit
+
+        raise StaleEdit(cycle)
