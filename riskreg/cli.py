@@ -33,12 +33,14 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     # Feature commands live beside their feature; imported here, they import nothing heavy at module level.
+    from riskreg.exports.commands import export_group
+    from riskreg.imports.commands import import_group
     from riskreg.review.commands import heatmap_command
     from riskreg.statements.commands import escalations_command, load_command
 
     appetite_group.add_command(load_command)
     appetite_group.add_command(escalations_command)
-    for command in (setup, appetite_group, demo, user_group, heatmap_command):
+    for command in (setup, appetite_group, demo, user_group, heatmap_command, export_group, import_group):
         app.cli.add_command(command)
 
 
@@ -70,13 +72,13 @@ def setup(demo: bool) -> None:
     from riskreg.models import Risk
     from riskreg.policy import load_bundled_policy
 
-    load_bundled_policy(db.session, system_actor())
+    load_bundled_policy(db.session(), system_actor())
     db.session.commit()
     if demo and not db.session.scalar(select(func.count()).select_from(Risk)):
         from riskreg.demo import DemoError, load_demo, print_logins
 
         try:
-            result = load_demo(db.session, risks=60, seed=2026, progress=progress_printer("demo risks"))
+            result = load_demo(db.session(), risks=60, seed=2026, progress=progress_printer("demo risks"))
         except DemoError:
             db.session.rollback()
             click.echo("demo skipped: the database already holds data")
@@ -154,9 +156,9 @@ def demo(risk_count: int, seed: int) -> None:
     from riskreg.policy import load_bundled_policy
 
     try:
-        load_bundled_policy(db.session, system_actor())
+        load_bundled_policy(db.session(), system_actor())
         db.session.commit()
-        result = load_demo(db.session, risks=risk_count, seed=seed, progress=progress_printer("demo risks"))
+        result = load_demo(db.session(), risks=risk_count, seed=seed, progress=progress_printer("demo risks"))
     except DemoError as exc:
         db.session.rollback()
         fail(str(exc))
@@ -202,7 +204,7 @@ def user_create(email: str, role: str, unit_code: str | None, name: str, title: 
         unit_code=unit_code,
     )
     try:
-        user = create_user(db.session, system_actor(), data, password or "")
+        user = create_user(db.session(), system_actor(), data, password or "")
     except UserError as exc:
         db.session.rollback()
         fail(str(exc))

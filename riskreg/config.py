@@ -36,6 +36,8 @@ class DefaultConfig:
     # Uploads (security.md G1): the whole request body, and the spreadsheet inside it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     IMPORT_MAX_BYTES = 8 * 1024 * 1024
+    # Uploads kept between preview and apply (any process may apply); relative to the instance folder.
+    IMPORT_UPLOAD_DIR = "imports"
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

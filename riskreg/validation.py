@@ -7,8 +7,9 @@ from typing import Any
 
 from wtforms import ValidationError
 
-# C0 controls except tab, newline and carriage return; openpyxl refuses these, and nobody types them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls except tab, newline and carriage return, and the two noncharacters XML forbids: openpyxl
+# cannot write them to a workbook, and nobody types them on purpose.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def has_control_chars(text: str) -> bool:

@@ -294,8 +294,8 @@ def test_account_switched_off_in_the_database_loses_its_session(app: Flask, clie
     assert _goes_to_login(client.get("/admin/users"))
 
 
-def _set_cookie_header(response: Any) -> str:
-    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{COOKIE}=")]
+def _set_cookie_header(response: Any, name: str = COOKIE) -> str:
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
     assert headers, "the sign-in response sets no session cookie"
     return headers[-1]
 
@@ -313,8 +313,12 @@ def test_production_session_cookie_is_secure(app: Flask) -> None:
     try:
         user = _user(prod)
         response = _attempt(prod.test_client(), user.email, PASSWORD, base_url="https://localhost")
-        header = _set_cookie_header(response)
+        # Production names the cookie __Host-…: browsers then insist on Secure, Path=/ and no Domain.
+        assert prod.config["SESSION_COOKIE_NAME"] == f"__Host-{COOKIE}"
+        header = _set_cookie_header(response, prod.config["SESSION_COOKIE_NAME"])
         assert "; Secure" in header
+        assert "Path=/" in header
+        assert "Domain=" not in header
         assert "HttpOnly" in header
         assert "SameSite=Lax" in header
     finally:

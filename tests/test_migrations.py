@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError
 import riskreg
 from riskreg.extensions import db
 from riskreg.models import Base
+from riskreg.risks.search import include_name
 from tests.factories import make_risk, make_unit
 
 MIGRATIONS = Path(riskreg.__file__).parent / "migrations"
@@ -29,7 +30,8 @@ def test_single_head() -> None:
 def test_migrated_schema_matches_models(app: Flask) -> None:
     with app.app_context():
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            opts = {"compare_type": True, "include_name": include_name}
+            diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
         assert diff == []
         assert set(inspect(db.engine).get_table_names()) >= set(Base.metadata.tables)
 

@@ -60,6 +60,7 @@ def council_command(
             click.echo(text, err=True)
 
     try:
+        operations.check_options(operations.ExportOptions(audience, symbol, annex, classification, prepared_by))
         cycle = operations.find_cycle(session, cycle_code)
         say(f"reading {'the live register (draft)' if cycle is None else 'the frozen snapshot of ' + cycle.code}…")
         result = operations.build_council_export(

@@ -41,8 +41,8 @@ from riskreg.workbook import (
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIENCES: dict[str, str] = {
-    "council": "Council (selection; no confidential risks)",
-    "taskforce": "Task force (the full register)",
+    "council": "Council (no confidential risks)",
+    "taskforce": "Task force (full register)",
 }
 CLASSIFICATIONS = ("For official use only", "Internal", "Restricted", "Confidential", "Public")
 DEFAULT_CLASSIFICATION = CLASSIFICATIONS[0]

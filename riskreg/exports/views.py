@@ -30,8 +30,8 @@ def db_session() -> Session:
 def _form() -> ExportForm:
     cycles = operations.closed_cycles(db_session())
     form = ExportForm(cycle=cycles[0].code if cycles else operations.NOW, prepared_by=_default_prepared_by())
-    choices = [(c.code, f"{c.code} · closed, frozen as at {c.period_end:%d %b %Y}") for c in cycles]
-    form.cycle.choices = options([*choices, (operations.NOW, "Now · the live register, marked DRAFT")])
+    choices = [(c.code, f"{c.code} (closed)") for c in cycles]
+    form.cycle.choices = options([*choices, (operations.NOW, "Now: the live register (DRAFT)")])
     return form
 
 

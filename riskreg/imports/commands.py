@@ -98,4 +98,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
 def _details(row: PreviewRow) -> str:
     if row.errors:
         return "; ".join(f"{e.column_letter or 'row'}: {e.message}" for e in row.errors)
-    return "; ".join(f"{c.label}: {c.old} -> {c.new}".replace("\n", " / ") for c in row.changes)
+    return "; ".join(
+        (f"{c.label}: {c.old} -> {c.new}" if c.old else f"{c.label} added: {c.new}").replace("\n", " / ")
+        for c in row.changes
+    )

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from riskreg.importer import FIELD_LABELS, CellError, CellWarning, ImportedAction, ImportPlan, PlannedRow, RowAction
+from riskreg.importer import (
+    FIELD_LABELS,
+    CellError,
+    CellWarning,
+    FieldChange,
+    ImportedAction,
+    ImportPlan,
+    PlannedRow,
+    RowAction,
+)
 
 PAGE_SIZE = 200
 MAX_ERRORS_SHOWN = 1000
@@ -28,7 +37,7 @@ _TEXT_SHOWN = 160
 @dataclass(frozen=True)
 class Change:
     label: str
-    old: str
+    old: str  # "" when the change adds something (an action)
     new: str
 
 
@@ -43,6 +52,7 @@ class PreviewRow:
     changes: tuple[Change, ...]
     errors: tuple[CellError, ...]
     warnings: tuple[CellWarning, ...]
+    summary: str = ""  # what a new risk brings: category, owner, ratings, actions
 
     @property
     def where(self) -> str:
@@ -69,9 +79,7 @@ class Page:
 def preview_row(planned: PlannedRow) -> PreviewRow:
     row = planned.row
     title = row.values.get("title")
-    changes = tuple(
-        Change(FIELD_LABELS.get(c.field, c.field), show_value(c.old), show_value(c.new)) for c in planned.changes
-    )
+    changes = tuple(change for c in planned.changes for change in _changes(c))
     return PreviewRow(
         sheet=row.sheet,
         row=row.row,
@@ -82,7 +90,44 @@ def preview_row(planned: PlannedRow) -> PreviewRow:
         changes=changes,
         errors=planned.errors,
         warnings=row.warnings,
+        summary=new_risk_summary(row.values) if planned.action is RowAction.NEW else "",
     )
+
+
+def new_risk_summary(values: Mapping[str, object]) -> str:
+    """'Financial · Chief, Budget · inherent 4×4 · residual 3×3 · 2 actions' for a new risk's row."""
+    parts = [show_value(values[name]) for name in ("category", "owner_title") if values.get(name)]
+    for qualifier in ("inherent", "residual", "target"):
+        likelihood, impact = values.get(f"{qualifier}_likelihood"), values.get(f"{qualifier}_impact")
+        if likelihood is not None and impact is not None:
+            parts.append(f"{qualifier} {likelihood}×{impact}")
+    actions = values.get("actions")
+    if isinstance(actions, tuple) and actions:
+        parts.append(f"{len(actions)} action{'s' if len(actions) != 1 else ''}")
+    if values.get("controls"):
+        parts.append("controls")
+    return " · ".join(parts)
+
+
+def _changes(change: FieldChange) -> Iterator[Change]:
+    if change.field != "actions":
+        yield Change(FIELD_LABELS.get(change.field, change.field), show_value(change.old), show_value(change.new))
+        return
+    # The plan lists only the actions to add or re-date; the others stay as they are, so they are not shown.
+    current = change.old if isinstance(change.old, Iterable) and not isinstance(change.old, str) else ()
+    known = {_key(a.description): a for a in current if isinstance(a, ImportedAction)}
+    for action in change.new if isinstance(change.new, tuple) else ():
+        if not isinstance(action, ImportedAction):
+            continue
+        before = known.get(_key(action.description))
+        if before is None:
+            yield Change("Action", "", show_value(action))
+        else:
+            yield Change("Action due date", show_value(before), show_value(action))
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).rstrip(".").casefold()
 
 
 def page_of(plan: ImportPlan, show: str = "all", page: int = 1) -> Page:

@@ -9,6 +9,7 @@ Files older than a day are removed whenever a new upload arrives.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -86,10 +87,32 @@ def load(folder: Path, token: str) -> tuple[StoredUpload, bytes] | None:
     return upload, data
 
 
+def claim(folder: Path, token: str) -> bool:
+    """Take the upload for applying: True for exactly one caller, however many processes try at once.
+
+    The description is renamed away (an atomic step), so a second Apply (a double click, another tab)
+    finds no upload instead of applying it twice.
+    """
+    if not is_token(token):
+        return False
+    try:
+        os.rename(folder / f"{token}.json", folder / f"{token}.claimed")
+    except OSError:
+        return False
+    return True
+
+
+def release(folder: Path, token: str) -> None:
+    """Give a claimed upload back (the apply failed and wrote nothing): it can be applied again."""
+    if is_token(token):
+        with contextlib.suppress(OSError):
+            os.rename(folder / f"{token}.claimed", folder / f"{token}.json")
+
+
 def discard(folder: Path, token: str) -> None:
     if not is_token(token):
         return
-    for suffix in (".bin", ".json"):
+    for suffix in (".bin", ".json", ".claimed"):
         (folder / f"{token}{suffix}").unlink(missing_ok=True)
 
 
@@ -100,7 +123,7 @@ def sweep(folder: Path, max_age: float = MAX_AGE_SECONDS, now: float | None = No
     limit = (time.time() if now is None else now) - max_age
     removed = 0
     for path in folder.iterdir():
-        if path.suffix not in (".bin", ".json", ".tmp") or not is_token(path.stem.split(".")[0]):
+        if path.suffix not in (".bin", ".json", ".claimed", ".tmp") or not is_token(path.stem.split(".")[0]):
             continue  # only what this module wrote
         try:
             if path.stat().st_mtime < limit:

@@ -36,10 +36,12 @@ from riskreg.web import current_actor
 
 Page = Response | str | tuple[str, int]
 MAPPING_MAX_BYTES = 64 * 1024
+UPLOAD_DIR = "imports"
 
 
 def _folder() -> Path:
-    return Path(current_app.instance_path) / "imports"
+    # IMPORT_UPLOAD_DIR is relative to the instance folder (an absolute path also works), like HEATMAP_CACHE_DIR.
+    return Path(current_app.instance_path) / str(current_app.config.get("IMPORT_UPLOAD_DIR", UPLOAD_DIR))
 
 
 def _limits() -> Limits:
@@ -198,6 +200,8 @@ def apply() -> Page:
             "else. Check this new preview, then apply it."
         )
         return _preview_page(upload, unit, result, plan, notice=("warn", text), status=409)
+    if not uploads.claim(_folder(), token):
+        abort(404)  # applied (or being applied) by another request for the same upload
     try:
         run = apply_import(
             lookup.session(),
@@ -210,12 +214,16 @@ def apply() -> Page:
         )
     except (RuleViolation, StaleEdit, StaleDataError, IntegrityError) as problem:
         lookup.session().rollback()
+        uploads.release(_folder(), token)
         text = (
             f"Nothing was written: {problem}"
             if isinstance(problem, RuleViolation)
             else "Nothing was written: someone changed the register while the import ran. Apply it again."
         )
         return _preview_page(upload, unit, result, plan, notice=("bad", text), status=409)
+    except Exception:
+        uploads.release(_folder(), token)
+        raise
     uploads.discard(_folder(), token)
     flash(f"Imported {upload.file_name} into {unit.code}: {run.summary}.", "success")
     return redirect(url_for("imports.index"), 303)

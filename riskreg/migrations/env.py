@@ -49,6 +49,10 @@ def run_migrations_online():
     conf_args.setdefault("render_as_batch", True)
     conf_args.setdefault("compare_type", True)
     conf_args.setdefault("render_item", render_item)
+    # The full-text search objects (FTS5 table and its shadow tables, the tsvector index) are not in the models.
+    from riskreg.risks.search import include_name
+
+    conf_args.setdefault("include_name", include_name)
 
     with target_db.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskreg.appetite import Zone
@@ -85,6 +85,10 @@ class ActionStatus(enum.StrEnum):
         return self not in (ActionStatus.COMPLETED, ActionStatus.CANCELLED)
 
 
+# The register list's partial indexes cover live rows only (the list never shows soft-deleted ones).
+_LIVE_ROWS = {"sqlite_where": text("deleted_at IS NULL"), "postgresql_where": text("deleted_at IS NULL")}
+
+
 class Risk(Base):
     """A register line. `version` guards against lost updates; current scores are copied from the latest assessment
     so that lists filter and sort on indexed columns.
@@ -96,6 +100,16 @@ class Risk(Base):
         Index("ix_risks_residual", "residual_score", "id"),
         Index("ix_risks_heat", "residual_likelihood", "residual_impact", "status"),
         Index("ix_risks_unit_year", "org_unit_id", "ref_year"),
+        # The register list (migration 20261129_0002): partial indexes over live rows, so that PostgreSQL too can
+        # walk them in sort order (it does not treat "deleted_at IS NULL" as fixing a leading column).
+        Index("ix_risks_live_residual", "residual_score", "id", **_LIVE_ROWS),
+        Index("ix_risks_live_zone", "zone", "residual_score", "id", **_LIVE_ROWS),
+        Index("ix_risks_live_title", "title", "id", **_LIVE_ROWS),
+        Index("ix_risks_live_ref", "ref", "id", **_LIVE_ROWS),
+        Index("ix_risks_live_assessed", "last_assessed_on", "id", **_LIVE_ROWS),
+        Index("ix_risks_live_unit", "org_unit_id", "residual_score", "id", **_LIVE_ROWS),
+        Index("ix_risks_live_unit_zone", "org_unit_id", "zone", "residual_score", "id", **_LIVE_ROWS),
+        Index("ix_risks_live_category", "category_id", "residual_score", "id", **_LIVE_ROWS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,6 +255,7 @@ class Action(Base):
     __table_args__ = (
         CheckConstraint("percent_complete BETWEEN 0 AND 100", name="percent_range"),
         Index("ix_actions_open_due", "status", "due_date"),
+        Index("ix_actions_risk_open", "risk_id", "status", "due_date", "revised_due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,13 @@ Every query starts from `access.risk_scope(user)`, so a department user never li
 unit's risk, and nobody sees a deleted one outside the "deleted" view (security.md B3, B5, J4). The number of
 statements per page is fixed whatever the page size: rows eager-load what they show, extras come in one query
 per page. Filter values come from the query string; anything not on an allow-list is ignored, never an error.
+
+At 100,000 risks (issue R8, bench/register_bench.py) the list stays an index walk: the total is the sum of the
+zone counts (one index-only aggregate, no separate count), each sort order is cut into parts that an index
+returns in order (non-NULL keys, then NULL keys; the zone sort one zone at a time, sized by the zone counts),
+and a page is the ids from a narrow index scan joined back to the rows, read from whichever end of its part is
+nearer, so no page ever skips more than half of the list. Text search goes through `search` (full-text index,
+ranked).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from riskreg.access import risk_scope, sees_all_units
@@ -31,6 +38,7 @@ from riskreg.models import (
     RiskStatus,
     User,
 )
+from riskreg.risks import search
 
 OPEN_RISK_STATUSES = tuple(s for s in RiskStatus if s.is_open)
 OPEN_ACTION_STATUSES = tuple(s for s in ActionStatus if s.is_open)
@@ -40,15 +48,18 @@ PAGE_SIZES = (10, 25, 50, 100, 200)
 MAX_PAGE = 100_000
 TEXT_FILTER_MAX = 200
 # Sort keys users may ask for, and the direction each starts with (worst first for scores and zones).
-SORT_DEFAULT_DIRECTION = {"ref": "asc", "title": "asc", "residual": "desc", "zone": "desc", "assessed": "desc"}
+# "relevance" (best match first) is the order of a text search that names no other sort.
+SORT_DEFAULT_DIRECTION = {
+    "ref": "asc",
+    "title": "asc",
+    "residual": "desc",
+    "zone": "desc",
+    "assessed": "desc",
+    "relevance": "desc",
+}
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-
-_ZONE_RANK = case(
-    (Risk.zone == Zone.OUTSIDE_TOLERANCE, 3),
-    (Risk.zone == Zone.ABOVE_APPETITE, 2),
-    (Risk.zone == Zone.WITHIN_APPETITE, 1),
-    else_=0,
-)
+# The zone sort, worst first: one index range per zone, in this order (reversed for "asc").
+_ZONES_WORST_FIRST = (Zone.OUTSIDE_TOLERANCE, Zone.ABOVE_APPETITE, Zone.WITHIN_APPETITE, Zone.NOT_EVALUATED)
 
 
 @dataclass(frozen=True)
@@ -111,8 +122,11 @@ def parse_filters(args: Mapping[str, str], band_names: Sequence[str]) -> Registe
     band = next((name for name in band_names if name.lower() == band.lower()), "") if band else ""
     zone = _text(args.get("zone"), 40)
     status = _text(args.get("status"), 40)
+    q = _text(args.get("q"))
     sort = _text(args.get("sort"), 20)
-    sort = sort if sort in SORT_DEFAULT_DIRECTION else RegisterFilters.sort
+    if sort not in SORT_DEFAULT_DIRECTION or (sort == "relevance" and not q):
+        # A search that names no sort lists the best matches first.
+        sort = "relevance" if q and not sort else RegisterFilters.sort
     direction = _text(args.get("dir") or args.get("direction"), 10)
     per_page = _number(args.get("per_page"), 1, max(PAGE_SIZES), 0)
     return RegisterFilters(
@@ -122,7 +136,7 @@ def parse_filters(args: Mapping[str, str], band_names: Sequence[str]) -> Registe
         zone=zone if zone in Zone._value2member_map_ else "",
         status=status if status == "open" or status in RiskStatus._value2member_map_ else "",
         owner=_text(args.get("owner")),
-        q=_text(args.get("q")),
+        q=q,
         overdue=_text(args.get("overdue"), 5).lower() in _TRUE_WORDS,
         due=_text(args.get("due"), 5).lower() in _TRUE_WORDS,
         escalated=_text(args.get("escalated"), 5).lower() in _TRUE_WORDS,
@@ -165,32 +179,125 @@ def register_conditions(user: User, filters: RegisterFilters, today: date) -> li
     if filters.owner:
         conditions.append(Risk.owner_title.icontains(filters.owner, autoescape=True))
     if filters.q:
-        columns = (Risk.ref, Risk.title, Risk.cause, Risk.event, Risk.consequence)
-        conditions.append(or_(*(c.icontains(filters.q, autoescape=True) for c in columns)))
+        conditions.append(search.text_condition(filters.q))
     if filters.overdue:
-        conditions.append(exists().where(Action.risk_id == Risk.id, overdue_condition(today)))
+        # IN (uncorrelated) rather than EXISTS: one pass over the open actions, not one probe per risk.
+        conditions.append(Risk.id.in_(select(Action.risk_id).where(overdue_condition(today))))
     if filters.due:
         conditions.append(review_due_condition(today))
     if filters.escalated:
-        conditions.append(
-            exists().where(Escalation.risk_id == Risk.id, Escalation.status.in_(OPEN_ESCALATION_STATUSES))
-        )
+        open_escalation = Escalation.status.in_(OPEN_ESCALATION_STATUSES)
+        conditions.append(Risk.id.in_(select(Escalation.risk_id).where(open_escalation)))
     return conditions
 
 
-def _order(filters: RegisterFilters) -> list[Any]:
-    columns: dict[str, list[Any]] = {
-        "ref": [Risk.ref],
-        "title": [Risk.title],
-        "residual": [Risk.residual_score],
-        "zone": [_ZONE_RANK, Risk.residual_score],
-        "assessed": [Risk.last_assessed_on],
+@dataclass(frozen=True)
+class _Part:
+    """A stretch of the list's order that one index returns in order: its extra condition, keys and size."""
+
+    where: tuple[ColumnElement[bool], ...]
+    keys: tuple[Any, ...]  # columns, each sorted in the list's direction; Risk.id last
+    size: int
+
+
+def _parts(
+    session: Session, conditions: list[ColumnElement[bool]], filters: RegisterFilters, zone_counts: dict[str, int]
+) -> list[_Part]:
+    """The list's order as index-friendly parts. NULL sort keys come last in either direction (as before), so a
+    nullable key is two parts: its non-NULL values, then the NULLs by id. Sizes come from the zone counts, plus
+    one count of NULL keys when the key is nullable (an index range, usually empty).
+    """
+    total = sum(zone_counts.values())
+    if filters.sort in ("ref", "title"):
+        column = Risk.ref if filters.sort == "ref" else Risk.title
+        return [_Part((), (column, Risk.id), total)]
+    key = Risk.last_assessed_on if filters.sort == "assessed" else Risk.residual_score
+    null_counts = {
+        Zone(zone).value: count
+        for zone, count in session.execute(
+            select(Risk.zone, func.count()).where(*conditions, key.is_(None)).group_by(Risk.zone)
+        )
     }
+    if filters.sort != "zone":
+        nulls = sum(null_counts.values())
+        return [_Part((key.is_not(None),), (key, Risk.id), total - nulls), _Part((key.is_(None),), (Risk.id,), nulls)]
+    zones = _ZONES_WORST_FIRST if filters.direction == "desc" else _ZONES_WORST_FIRST[::-1]
+    parts = []
+    for zone in zones:
+        size, nulls = zone_counts.get(zone.value, 0), null_counts.get(zone.value, 0)
+        parts.append(_Part((Risk.zone == zone, key.is_not(None)), (key, Risk.id), size - nulls))
+        parts.append(_Part((Risk.zone == zone, key.is_(None)), (Risk.id,), nulls))
+    return parts
+
+
+def _keys_sql(keys: Sequence[Any], descending: bool) -> list[Any]:
+    return [k.desc() if descending else k.asc() for k in keys]
+
+
+def _part_rows(
+    session: Session, conditions: list[ColumnElement[bool]], part: _Part, descending: bool, start: int, count: int
+) -> list[Risk]:
+    """`count` rows of `part` from position `start`: the ids from an index scan (entered from the nearer end,
+    so at most half the part is skipped), then those rows with their unit and category.
+    """
+    from_end = start > part.size - start - count
+    offset = max(0, part.size - start - count) if from_end else start
+    ids = (
+        select(Risk.id)
+        .where(*conditions, *part.where)
+        .order_by(*_keys_sql(part.keys, descending != from_end))
+        .limit(count)
+        .offset(offset)
+        .subquery("page_ids")
+    )
+    query = (
+        select(Risk)
+        .join(ids, ids.c.id == Risk.id)
+        .options(joinedload(Risk.org_unit), joinedload(Risk.category))
+        .order_by(*_keys_sql(part.keys, descending))
+    )
+    return list(session.scalars(query).unique())
+
+
+def _ranked_rows(
+    session: Session, conditions: list[ColumnElement[bool]], filters: RegisterFilters, offset: int, count: int
+) -> list[Risk] | None:
+    """A text search's rows, best match first; None when the query is not answered by an index (no ranking)."""
+    hits, relevance = search.rank_source(session.get_bind().dialect.name, filters.q)
+    if relevance is None:
+        return None
     descending = filters.direction == "desc"
-    order = [(c.desc() if descending else c.asc()).nulls_last() for c in columns[filters.sort]]
-    # A unique tie-breaker keeps pages stable: no risk shows on two pages or on none.
-    order.append(Risk.id.desc() if descending else Risk.id.asc())
-    return order
+    query = select(Risk).options(joinedload(Risk.org_unit), joinedload(Risk.category)).where(*conditions)
+    if hits is not None:
+        query = query.join(hits, hits.c.risk_id == Risk.id)
+    order = [relevance.desc(), Risk.id.desc()] if descending else [relevance.asc(), Risk.id.asc()]
+    return list(session.scalars(query.order_by(*order).limit(count).offset(offset)).unique())
+
+
+def _page_rows(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    filters: RegisterFilters,
+    zone_counts: dict[str, int],
+    offset: int,
+    count: int,
+) -> list[Risk]:
+    if filters.sort == "relevance":
+        ranked = _ranked_rows(session, conditions, filters, offset, count)
+        if ranked is not None:
+            return ranked
+        filters = replace(filters, sort=RegisterFilters.sort, direction=RegisterFilters.direction)
+    descending = filters.direction == "desc"
+    rows: list[Risk] = []
+    position = 0
+    for part in _parts(session, conditions, filters, zone_counts):
+        begin, end = max(offset, position), min(offset + count, position + part.size)
+        if begin < end:
+            rows.extend(_part_rows(session, conditions, part, descending, begin - position, end - begin))
+        position += part.size
+        if position >= offset + count:
+            break
+    return rows
 
 
 @dataclass
@@ -231,25 +338,19 @@ class RegisterPage:
 def register_page(
     session: Session, user: User, filters: RegisterFilters, *, today: date, default_per_page: int
 ) -> RegisterPage:
-    """One page of the list in four statements: count, zone counts, rows (with unit and category), overdue."""
+    """One page of the list: zone counts (whose sum is the total), the rows (with unit and category; one query,
+    plus one count of NULL sort keys for the nullable sorts), and the overdue actions of those rows.
+    """
     conditions = register_conditions(user, filters, today)
     per_page = filters.per_page or default_per_page
-    total = session.scalar(select(func.count()).select_from(Risk).where(*conditions)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(filters.page, pages)
     zone_counts = {
         Zone(zone).value: count
         for zone, count in session.execute(select(Risk.zone, func.count()).where(*conditions).group_by(Risk.zone))
     }
-    query = (
-        select(Risk)
-        .options(joinedload(Risk.org_unit), joinedload(Risk.category))
-        .where(*conditions)
-        .order_by(*_order(filters))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    rows = list(session.scalars(query).unique())
+    total = sum(zone_counts.values())  # zone is NOT NULL: every listed risk is in exactly one group
+    pages = max(1, math.ceil(total / per_page))
+    page = min(filters.page, pages)
+    rows = _page_rows(session, conditions, filters, zone_counts, (page - 1) * per_page, per_page) if total else []
     overdue: dict[int, int] = {}
     if rows:
         overdue_query = (

@@ -98,7 +98,8 @@ def cover_sheet(
         yield Row([(inputs.classification.upper(), replace(theme.subtitle, colour="#9C0006"))])
         yield blank_row()
         yield Row([(title, big)], height=big.size * 1.8)
-        yield Row([(f"Annex {inputs.annex} to document {inputs.symbol}, {inputs.session}", theme.subtitle)], height=18)
+        annex = f"Annex {inputs.annex} to document {inputs.symbol}" if inputs.symbol else f"Annex {inputs.annex}"
+        yield Row([(", ".join(p for p in (annex, inputs.session) if p), theme.subtitle)], height=18)
         yield blank_row()
         for label, value in facts:
             look = theme.value

@@ -105,7 +105,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
 def _browser_database() -> str:
     """A database of its own beside the test database (riskreg_ci -> riskreg_ci_browser), dropped and re-created."""
     url = make_url(_pg_url())
-    name = f"{url.database}_browser"
+    # pytest-xdist workers each run their own servers: one database each.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"{url.database}_browser{'_' + worker if worker else ''}"
     admin = create_engine(_pg_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -171,8 +173,10 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Pages that draw a heatmap or read the whole register can take a few seconds on a busy CI machine.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield instance
@@ -180,7 +184,8 @@ def browser() -> Iterator[Any]:
 
 
 def new_context(browser: Any) -> Any:
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    # en-GB: date fields read dd/mm/yyyy, like the rest of the app (and the screenshots).
+    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", accept_downloads=True)
     context.set_default_timeout(15_000)
     return context
 
@@ -203,6 +208,7 @@ class Sessions:
         self.browser = browser
         self.server = server
         self._contexts: dict[str, Any] = {}
+        self._tabs: dict[str, Any] = {}
 
     def context(self, email: str) -> Any:
         if email not in self._contexts:
@@ -214,6 +220,12 @@ class Sessions:
     def page(self, email: str) -> Any:
         """A fresh tab of the user's signed-in context (close it when done, or leave it to the session)."""
         return self.context(email).new_page()
+
+    def tab(self, email: str) -> Any:
+        """The user's one long-lived tab, for tests that only read pages."""
+        if email not in self._tabs:
+            self._tabs[email] = self.page(email)
+        return self._tabs[email]
 
     def api(self, email: str) -> Api:
         return Api(self.context(email).request, self.server.url)
@@ -228,6 +240,31 @@ def sessions(browser: Any, server: Server) -> Iterator[Sessions]:
     kept = Sessions(browser, server)
     yield kept
     kept.close()
+
+
+README_SHOTS = [
+    ("register", COORDINATOR, "/risks"),
+    ("risk", COORDINATOR, "/risks/{top}"),
+    ("review", TASKFORCE, "/review/"),
+    ("appetite", COORDINATOR, "/appetite/"),
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def readme_screenshots(server: Server, sessions: Sessions) -> None:
+    """The README's pictures, taken first, while the register holds only the demo organisation (SQLite run)."""
+    if server.backend != "sqlite":
+        return
+    top = ""
+    for name, email, path in README_SHOTS:
+        page = sessions.page(email)
+        page.goto(server.url + path.format(top=top))
+        if name == "register":
+            # The list opens sorted by residual score, highest first: the risk page shown is the top one.
+            top = page.locator("main tbody td.ref a").first.inner_text().strip()
+        wait_for_images(page)
+        screenshot(page, name, server, docs=True)
+        page.close()
 
 
 class Watch:
@@ -251,6 +288,18 @@ class Watch:
             self.csp.append(text)
 
 
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def check_axe(page: Any, name: str, server: Server) -> None:
+    """Run axe-core's WCAG 2.1 A and AA rules on the page as it is now; record the count and fail on any."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    record(server, "axe", name, results.violations_count)
+    assert results.violations_count == 0, f"{name} ({page.url}):\n{results.generate_report()}"
+
+
 def unique(prefix: str) -> str:
     """A name no other test (or earlier run against the same server) uses."""
     return f"{prefix} {secrets.token_hex(4)}"
@@ -267,13 +316,20 @@ def wait_for_images(page: Any) -> None:
 
 
 def screenshot(page: Any, name: str, server: Server, *, docs: bool = False) -> Path:
-    """A full-page PNG as a test artefact; with docs=True also the first screen for the README (SQLite run only)."""
+    """A full-page PNG as a test artefact.
+
+    With docs=True (SQLite run only) the first screen also goes to docs/screenshots/ for the README, when the
+    file is missing or RISKREG_UPDATE_SCREENSHOTS=1: the demo's dates follow today's, so rewriting the pictures on
+    every run would change them daily without any change to the UI.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}-{server.backend}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
-    if docs and server.backend == "sqlite":
+    target = DOCS_SCREENSHOTS / f"{name}.png"
+    update = os.environ.get("RISKREG_UPDATE_SCREENSHOTS") == "1" or not target.exists()
+    if docs and server.backend == "sqlite" and update:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")
+        page.screenshot(path=str(target), animations="disabled", caret="hide")
     return path
 
 
@@ -327,7 +383,9 @@ class _FormReader(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "textarea" and self._form is not None and self._textarea:
             # WTForms leads a textarea's content with a newline that browsers drop.
-            self._form.values[self._textarea] = self._form.values[self._textarea].removeprefix("\r\n").removeprefix("\n")
+            self._form.values[self._textarea] = (
+                self._form.values[self._textarea].removeprefix("\r\n").removeprefix("\n")
+            )
             self._textarea = None
         elif tag == "select":
             self._select = None
@@ -361,6 +419,12 @@ class Api:
         forms = [form for form in reader.forms if not form.action.endswith("/logout")]
         assert forms, f"no form at {path}"
         return forms[0]
+
+    def post(self, path: str, values: Mapping[str, str]) -> str:
+        """POST a form without following the redirect; returns where it redirects (accepted input)."""
+        response = self.request.post(self.base + path, form=dict(values), max_redirects=0)
+        assert response.status in (302, 303), f"POST {path} refused ({response.status}): {response.text()[:2000]}"
+        return str(response.headers["location"])
 
     def submit(self, path: str, changes: Mapping[str, str]) -> Any:
         """GET the form at `path`, change some values, POST it back (following the redirect); returns the response."""
@@ -399,7 +463,8 @@ class Api:
             values["unit"] = unit or form.first_choice("unit")
         response = self.request.post(self.base + "/risks/new", form=values)
         match = re.search(r"/risks/([A-Z0-9-]+)$", response.url)
-        assert response.ok and match, f"risk not registered ({response.status} at {response.url})"
+        assert response.ok, f"risk not registered ({response.status} at {response.url})"
+        assert match, f"risk not registered ({response.status} at {response.url})"
         return match.group(1)
 
 
@@ -454,22 +519,24 @@ def _redirect_vectors() -> int | None:
     return len(OFFSITE)
 
 
-def summarise(backend: str, sections: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def summarise(sections: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """One backend's figures, from what the tests recorded."""
     axe = sections.get("axe", {})
-    xss = sections.get("xss", {}).get("corpus", {})
+    xss = dict(sections.get("xss", {}))
+    corpus = xss.pop("corpus", {})
     return {
         "journeys": sorted(sections.get("journeys", {})),
         "journeys_passed": len(sections.get("journeys", {})),
         "axe_pages": len(axe),
         "axe_violations": sum(int(v) for v in axe.values()),
         "axe_pages_with_violations": sorted(name for name, v in axe.items() if v),
-        "keyboard": sections.get("keyboard", {}),
-        "xss_payloads": xss.get("payloads", 0),
-        "xss_fields": xss.get("fields", 0),
-        "xss_entries": xss.get("payloads", 0) * xss.get("fields", 0),
-        "xss_page_visits": xss.get("page_visits", 0),
-        "xss_dialogs": xss.get("dialogs", 0),
-        "xss_csp_violations": xss.get("csp_violations", 0),
+        "keyboard": dict(sections.get("keyboard", {})),
+        "xss_payloads": corpus.get("payloads", 0),
+        "xss_fields": corpus.get("fields", 0),
+        "xss_entries": corpus.get("payloads", 0) * corpus.get("fields", 0),
+        "xss_page_visits": sum(v["visits"] for v in xss.values()),
+        "xss_dialogs": sum(v["dialogs"] for v in xss.values()),
+        "xss_csp_violations": sum(v["csp_violations"] for v in xss.values()),
     }
 
 
@@ -498,7 +565,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if not merged:
         return
     backends = [b for b in ("sqlite", "postgresql") if b in merged]
-    figures = {backend: summarise(backend, merged[backend]) for backend in backends}
+    figures = {backend: summarise(merged[backend]) for backend in backends}
     vectors = _redirect_vectors()
     line = _line(backends, figures, vectors)
     report = {"line": line, "backends": figures}

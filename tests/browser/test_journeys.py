@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     Server,
     Sessions,
     Watch,
+    check_axe,
     focal,
     record,
     screenshot,
@@ -127,7 +128,7 @@ def test_task_force_reviews_a_unit_follows_a_cell_and_records_a_decision(session
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Cycle")
     wait_for_images(page)
-    screenshot(page, "review", server, docs=True)
+    screenshot(page, "review", server)
     # The open cycle (its live register holds the new risk), one unit.
     _select_by_text(page.get_by_label("Review cycle"), "Open")
     _select_by_text(page.get_by_label("Unit"), "GS-CSD —")
@@ -171,6 +172,7 @@ def test_task_force_reviews_a_unit_follows_a_cell_and_records_a_decision(session
     minute_row = page.locator("tbody tr", has_text=minute)
     expect(minute_row).to_contain_text(ref)
     expect(minute_row).to_contain_text(comment)
+    check_axe(page, "minutes (with a new decision)", server)
     screenshot(page, "minutes", server)
     page.close()
     _done(server, "task force records a decision", watch)
@@ -183,7 +185,7 @@ def test_coordinator_drafts_a_statement_sees_the_what_if_and_an_admin_endorses_i
     watch = Watch(page)
     page.goto(server.url + "/appetite/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("version")
-    screenshot(page, "appetite", server, docs=True)
+    screenshot(page, "appetite", server)
     in_force = re.search(r"version (\S+)", page.get_by_role("heading", level=1).inner_text())
     assert in_force
 
@@ -226,6 +228,7 @@ def test_coordinator_drafts_a_statement_sees_the_what_if_and_an_admin_endorses_i
     admin_watch = Watch(admin)
     admin.goto(server.url + f"/appetite/versions/{version}")
     admin.get_by_role("link", name="Record endorsement").click()
+    check_axe(admin, "endorsement form", server)
     admin.get_by_label("Endorsing body").fill("Council")
     admin.get_by_label("Session").fill(f"Council {date.today().year}")
     admin.get_by_label("Document or decision symbol").fill(f"C{date.today():%y}/BROWSER-{version}")
@@ -241,7 +244,8 @@ def test_coordinator_drafts_a_statement_sees_the_what_if_and_an_admin_endorses_i
     screenshot(admin, "appetite-compare", server)
     admin.close()
     _done(server, "coordinator drafts and admin endorses a statement", watch)
-    assert not admin_watch.dialogs and not admin_watch.csp
+    assert not admin_watch.dialogs
+    assert not admin_watch.csp
 
 
 def test_two_browsers_edit_the_same_risk_and_the_second_gets_the_conflict_page(
@@ -261,7 +265,7 @@ def test_two_browsers_edit_the_same_risk_and_the_second_gets_the_conflict_page(
     expect(first.get_by_role("heading", level=1)).to_have_text(theirs)
 
     mine = unique("Single sign-on outage")
-    my_cause = "the single sign-on service has no secondary site " + unique("")
+    my_cause = unique("the single sign-on service has no secondary site")
     second.get_by_label("Title").fill(mine)
     second.get_by_label("Because…").fill(my_cause)
     with second.expect_response(lambda r: r.request.method == "POST" and f"/risks/{ref}/edit" in r.url) as posted:
@@ -275,6 +279,7 @@ def test_two_browsers_edit_the_same_risk_and_the_second_gets_the_conflict_page(
     expect(title_row).to_contain_text(theirs)
     expect(second.get_by_label("Title")).to_have_value(mine)
     expect(second.get_by_label("Because…")).to_have_value(my_cause)
+    check_axe(second, "risk conflict page", server)
     screenshot(second, "risk-conflict", server)
 
     # Saving again (the form now carries the current version) wins, deliberately.
@@ -296,7 +301,11 @@ def _open_workbook(path: str) -> Any:
 
 def _workbook_text(workbook: Any) -> str:
     return "\n".join(
-        str(value) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for value in row if value
+        str(value)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value
     )
 
 
@@ -356,9 +365,7 @@ def _department_register(path: Any, titles: list[str], bad_title: str) -> None:
         ]
     )
     for title in titles:
-        sheet.append(
-            [title, "A cause", "An event", "A consequence", "PPL", "Chief, Human Resources", 4, 3, 3, 3]
-        )
+        sheet.append([title, "A cause", "An event", "A consequence", "PPL", "Chief, Human Resources", 4, 3, 3, 3])
     # Likelihood 9 on a 5-level scale: the one error the preview must show.
     sheet.append([bad_title, "A cause", "An event", "A consequence", "PPL", "Chief, Human Resources", 9, 3, 3, 3])
     workbook.save(path)
@@ -392,9 +399,11 @@ def test_focal_point_uploads_a_register_sees_one_error_cancels_and_nothing_chang
     expect(cards.locator(".card", has_text="new risks").locator(".card-number")).to_have_text(str(len(titles)))
     errors = page.locator(".import-errors tbody tr")
     expect(errors).to_have_count(1)
-    expect(errors).to_contain_text("G")  # the inherent likelihood column
+    expect(errors).to_contain_text("Likelihood 9")
+    expect(errors.locator("td").nth(2)).to_have_text("G")  # the inherent likelihood column
+    expect(page.locator("tbody tr", has_text=bad)).to_contain_text("Error")
     expect(page.get_by_role("button", name="Apply the import")).to_have_count(0)
-    expect(page.locator("tr.import-error", has_text=bad).or_(page.locator("tr", has_text=bad))).not_to_have_count(0)
+    check_axe(page, "import preview (with an error)", server)
     screenshot(page, "import-preview", server)
 
     page.get_by_role("button", name="Cancel and delete the file").click()
