@@ -74,7 +74,10 @@ def setup(demo: bool) -> None:
 
     load_bundled_policy(db.session(), system_actor())
     db.session.commit()
-    if demo and not db.session.scalar(select(func.count()).select_from(Risk)):
+    if demo and db.session.scalar(select(func.count()).select_from(Risk)):
+        _remind_demo_logins()
+        return
+    if demo:
         from riskreg.demo import DemoError, load_demo, print_logins
 
         try:
@@ -84,6 +87,18 @@ def setup(demo: bool) -> None:
             click.echo("demo skipped: the database already holds data")
             return
         print_logins(result)
+
+
+def _remind_demo_logins() -> None:
+    """On later runs of `make run`, say again how to sign in to an existing demo database."""
+    from riskreg.demo.content import DEMO_PASSWORD
+    from riskreg.extensions import db
+    from riskreg.models import User
+
+    demo_users = db.session.scalars(select(User).where(User.email.like("%@demo.riskreg.org")).order_by(User.id)).all()
+    if demo_users:
+        emails = ", ".join(u.email for u in demo_users[:6])
+        click.echo(f"Demo logins (password {DEMO_PASSWORD}): {emails}, and focal.<unit>@demo.riskreg.org")
 
 
 def ensure_secret_key(instance_path: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar, cast
 
@@ -14,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from riskreg import heatmap
 from riskreg.access import Permission, has_permission, requires, sees_all_units
+from riskreg.audit import Actor
 from riskreg.extensions import db
 from riskreg.models import (
     AuditEvent,
@@ -52,6 +54,7 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 LIST_LIMIT = 300  # rows on the cycle page's review list
 
 FormT = TypeVar("FormT", bound=ReviewFilterForm)
+T = TypeVar("T")
 
 
 @bp.context_processor
@@ -328,45 +331,63 @@ def cycle_narrative(code: str) -> BaseResponse | str | tuple[str, int]:
     return redirect(url_for("review.cycle", code=found.code))
 
 
-@bp.route("/cycles/<code>/taskforce-review", methods=["POST"])
-@requires(Permission.CYCLE_MANAGE)
-def cycle_review(code: str) -> BaseResponse | str | tuple[str, int]:
-    found = _cycle_or_404(code)
+def _step_form() -> CycleStepForm:
     form = CycleStepForm()
     if not form.validate_on_submit() or not (form.version.data or "").isdigit():
         abort(400)
+    return form
+
+
+def _cycle_step(
+    found: ReviewCycle,
+    form: CycleStepForm,
+    step: Callable[[Session, Actor, ReviewCycle, int], T],
+    *,
+    yours: str,
+    success: Callable[[T], str],
+) -> BaseResponse | tuple[str, int]:
+    """Move the cycle's status on: a refused move flashes why, a stale version answers with the conflict page."""
     try:
-        operations.start_taskforce_review(db_session(), current_actor(), found, int(form.version.data or 0))
+        result = step(db_session(), current_actor(), found, int(form.version.data or 0))
     except StaleEdit:
-        return _conflict(found, "the cycle's status", "Move to task force review")
+        return _conflict(found, "the cycle's status", yours)
     except operations.CycleError as exc:
         db_session().rollback()
         flash(str(exc), "error")
     else:
-        flash(f"Cycle {found.code} is now under task force review.", "success")
+        flash(success(result), "success")
     return redirect(url_for("review.cycle", code=found.code))
+
+
+@bp.route("/cycles/<code>/taskforce-review", methods=["POST"])
+@requires(Permission.CYCLE_MANAGE)
+def cycle_review(code: str) -> BaseResponse | str | tuple[str, int]:
+    found = _cycle_or_404(code)
+    form = _step_form()
+    return _cycle_step(
+        found,
+        form,
+        operations.start_taskforce_review,
+        yours="Move to task force review",
+        success=lambda _: f"Cycle {found.code} is now under task force review.",
+    )
 
 
 @bp.route("/cycles/<code>/close", methods=["POST"])
 @requires(Permission.CYCLE_MANAGE)
 def cycle_close(code: str) -> BaseResponse | str | tuple[str, int]:
     found = _cycle_or_404(code)
-    form = CycleStepForm()
-    if not form.validate_on_submit() or not (form.version.data or "").isdigit():
-        abort(400)
+    form = _step_form()
     if not form.confirm.data:
         form.confirm.errors = ["Tick the box to confirm that the register is frozen for this cycle."]
         return _render_cycle(found, step=form)
-    try:
-        frozen = operations.close_cycle(db_session(), current_actor(), found, int(form.version.data or 0))
-    except StaleEdit:
-        return _conflict(found, "the cycle's status", "Close the cycle")
-    except operations.CycleError as exc:
-        db_session().rollback()
-        flash(str(exc), "error")
-    else:
-        flash(f"Cycle {found.code} is closed: {frozen.risk_count} risks frozen.", "success")
-    return redirect(url_for("review.cycle", code=found.code))
+    return _cycle_step(
+        found,
+        form,
+        operations.close_cycle,
+        yours="Close the cycle",
+        success=lambda frozen: f"Cycle {found.code} is closed: {frozen.risk_count} risks frozen.",
+    )
 
 
 # --------------------------------------------------------------------------- decisions and minutes

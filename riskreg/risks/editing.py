@@ -7,31 +7,16 @@ Thin: parse the form, call an operation, redirect or re-render. A rule broken in
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.wrappers import Response
 
 from riskreg.access import Permission, requires, sees_all_units
 from riskreg.models import OrgUnit, Risk
 from riskreg.risks import bp, conflict, forms, lookup, operations, queries
 from riskreg.risks.operations import RuleViolation, StaleEdit
+from riskreg.risks.saving import Page, save_or_conflict, show_violation
 from riskreg.scoring import Scales
 from riskreg.web import current_actor
-
-Page = Response | str | tuple[str, int]
-
-# Rules name the operation's field; a few sit under another name in the forms.
-_FIELD_ALIASES = {"org_unit": "unit"}
-
-
-def show_violation(form: FlaskForm, exc: RuleViolation) -> None:
-    """Put a rule's message beside its field, or at the top of the page when the form has no such field."""
-    field = getattr(form, _FIELD_ALIASES.get(exc.field, exc.field), None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "error")
 
 
 def set_risk_choices(form: forms.RiskForm, scales: Scales) -> None:
@@ -134,11 +119,14 @@ def edit(ref: str) -> Page:
     form = forms.EditRiskForm(obj=risk if request.method == "GET" else None)
     set_risk_choices(form, scales)
     if form.validate_on_submit():
-        try:
-            operations.update_risk(lookup.session(), current_actor(), risk, risk_input(form), form.version.data or 0)
-        except (StaleEdit, StaleDataError):
-            lookup.session().rollback()
-            return conflict.render_conflict(
+        page = save_or_conflict(
+            form,
+            lambda: operations.update_risk(
+                lookup.session(), current_actor(), risk, risk_input(form), form.version.data or 0
+            ),
+            success=f"{risk.ref} saved.",
+            redirect_url=url_for("risks.detail", ref=risk.ref),
+            on_conflict=lambda: conflict.render_conflict(
                 form,
                 stored=risk,
                 current_version=risk.version,
@@ -149,13 +137,10 @@ def edit(ref: str) -> Page:
                 action_url=url_for("risks.edit", ref=risk.ref),
                 risk=risk,
                 scales=scales,
-            )
-        except RuleViolation as exc:
-            lookup.session().rollback()
-            show_violation(form, exc)
-        else:
-            flash(f"{risk.ref} saved.", "success")
-            return redirect(url_for("risks.detail", ref=risk.ref), 303)
+            ),
+        )
+        if page is not None:
+            return page
     return render_template("risks/form.html", form=form, risk=risk, scales=scales, fixed_unit="")
 
 
@@ -176,13 +161,17 @@ def assess(ref: str) -> Page:
             form.control_effectiveness.data = current.control_effectiveness
             form.velocity.data = current.velocity
     if form.validate_on_submit():
-        try:
-            operations.record_assessment(
+        page = save_or_conflict(
+            form,
+            lambda: operations.record_assessment(
                 lookup.session(), current_actor(), risk, assessment_input(form), expected_version=form.version.data or 0
-            )
-        except (StaleEdit, StaleDataError):
-            lookup.session().rollback()
-            return conflict.render_conflict(
+            ),
+            # Built after the commit: it names the scores just saved.
+            success=lambda _: (
+                f"Assessment saved: residual {risk.residual_score} {risk.residual_band}, {risk.zone.label.lower()}."
+            ),
+            redirect_url=url_for("risks.detail", ref=risk.ref),
+            on_conflict=lambda: conflict.render_conflict(
                 form,
                 stored=risk.current_assessment,
                 current_version=risk.version,
@@ -194,16 +183,10 @@ def assess(ref: str) -> Page:
                 submit_label="Save my assessment",
                 risk=risk,
                 scales=scales,
-            )
-        except RuleViolation as exc:
-            lookup.session().rollback()
-            show_violation(form, exc)
-        else:
-            flash(
-                f"Assessment saved: residual {risk.residual_score} {risk.residual_band}, {risk.zone.label.lower()}.",
-                "success",
-            )
-            return redirect(url_for("risks.detail", ref=risk.ref), 303)
+            ),
+        )
+        if page is not None:
+            return page
     return render_template("risks/assess.html", form=form, risk=risk, scales=scales, current=current)
 
 
@@ -215,13 +198,14 @@ def delete(ref: str) -> Page:
     if request.method == "GET":
         form.version.data = risk.version
     if form.validate_on_submit():
-        try:
-            operations.delete_risk(
+        page = save_or_conflict(
+            form,
+            lambda: operations.delete_risk(
                 lookup.session(), current_actor(), risk, form.reason.data or "", form.version.data or 0
-            )
-        except (StaleEdit, StaleDataError):
-            lookup.session().rollback()
-            return conflict.render_conflict(
+            ),
+            success=f"{risk.ref} deleted. It can be restored by a risk coordinator.",
+            redirect_url=url_for("risks.index"),
+            on_conflict=lambda: conflict.render_conflict(
                 form,
                 stored=None,
                 current_version=risk.version,
@@ -232,13 +216,10 @@ def delete(ref: str) -> Page:
                 action_url=url_for("risks.delete", ref=risk.ref),
                 submit_label="Delete anyway",
                 risk=risk,
-            )
-        except RuleViolation as exc:
-            lookup.session().rollback()
-            show_violation(form, exc)
-        else:
-            flash(f"{risk.ref} deleted. It can be restored by a risk coordinator.", "success")
-            return redirect(url_for("risks.index"), 303)
+            ),
+        )
+        if page is not None:
+            return page
     return render_template("risks/delete.html", form=form, risk=risk)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, asc, desc, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from riskreg.access import risk_scope, sees_all_units
@@ -180,15 +180,40 @@ def register_conditions(user: User, filters: RegisterFilters, today: date) -> li
         conditions.append(Risk.owner_title.icontains(filters.owner, autoescape=True))
     if filters.q:
         conditions.append(search.text_condition(filters.q))
+    # "With overdue actions" and "open escalation" are sets of risk ids computed once (an uncorrelated IN, not an
+    # EXISTS probe per risk). `id + 0` keeps SQLite from fetching every listed row by its id (tens of thousands
+    # of wide rows for "overdue"): it walks the sort's narrow index instead and checks each id against the set.
     if filters.overdue:
-        # IN (uncorrelated) rather than EXISTS: one pass over the open actions, not one probe per risk.
-        conditions.append(Risk.id.in_(select(Action.risk_id).where(overdue_condition(today))))
+        conditions.append((Risk.id + 0).in_(select(Action.risk_id).where(overdue_condition(today))))
     if filters.due:
         conditions.append(review_due_condition(today))
     if filters.escalated:
         open_escalation = Escalation.status.in_(OPEN_ESCALATION_STATUSES)
-        conditions.append(Risk.id.in_(select(Escalation.risk_id).where(open_escalation)))
+        conditions.append((Risk.id + 0).in_(select(Escalation.risk_id).where(open_escalation)))
     return conditions
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Listed risks by zone, and of those the ones with a residual score (the default sort key)."""
+
+    zones: dict[str, int]
+    scored: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.zones.values())  # zone is NOT NULL: every listed risk is in exactly one group
+
+
+def _count(session: Session, conditions: list[ColumnElement[bool]]) -> _Counts:
+    """One aggregate, index-only over the live rows when no filter needs other columns."""
+    query = select(Risk.zone, func.count(), func.count(Risk.residual_score)).where(*conditions).group_by(Risk.zone)
+    zones: dict[str, int] = {}
+    scored: dict[str, int] = {}
+    for zone, count, with_score in session.execute(query):
+        zones[Zone(zone).value] = count
+        scored[Zone(zone).value] = with_score
+    return _Counts(zones, scored)
 
 
 @dataclass(frozen=True)
@@ -201,32 +226,32 @@ class _Part:
 
 
 def _parts(
-    session: Session, conditions: list[ColumnElement[bool]], filters: RegisterFilters, zone_counts: dict[str, int]
+    session: Session, conditions: list[ColumnElement[bool]], filters: RegisterFilters, counts: _Counts
 ) -> list[_Part]:
     """The list's order as index-friendly parts. NULL sort keys come last in either direction (as before), so a
-    nullable key is two parts: its non-NULL values, then the NULLs by id. Sizes come from the zone counts, plus
-    one count of NULL keys when the key is nullable (an index range, usually empty).
+    nullable key is two parts: its non-NULL values, then the NULLs by id. The sizes come from the zone counts,
+    which also count non-NULL residual scores; the "assessed" sort counts its NULL dates (an index range).
     """
-    total = sum(zone_counts.values())
     if filters.sort in ("ref", "title"):
         column = Risk.ref if filters.sort == "ref" else Risk.title
-        return [_Part((), (column, Risk.id), total)]
-    key = Risk.last_assessed_on if filters.sort == "assessed" else Risk.residual_score
-    null_counts = {
-        Zone(zone).value: count
-        for zone, count in session.execute(
-            select(Risk.zone, func.count()).where(*conditions, key.is_(None)).group_by(Risk.zone)
-        )
-    }
+        return [_Part((), (column, Risk.id), counts.total)]
+    if filters.sort == "assessed":
+        key: Any = Risk.last_assessed_on
+        nulls = session.scalar(select(func.count()).select_from(Risk).where(*conditions, key.is_(None))) or 0
+    else:
+        key = Risk.residual_score
+        nulls = counts.total - sum(counts.scored.values())
     if filters.sort != "zone":
-        nulls = sum(null_counts.values())
-        return [_Part((key.is_not(None),), (key, Risk.id), total - nulls), _Part((key.is_(None),), (Risk.id,), nulls)]
+        return [
+            _Part((key.is_not(None),), (key, Risk.id), counts.total - nulls),
+            _Part((key.is_(None),), (Risk.id,), nulls),
+        ]
     zones = _ZONES_WORST_FIRST if filters.direction == "desc" else _ZONES_WORST_FIRST[::-1]
     parts = []
     for zone in zones:
-        size, nulls = zone_counts.get(zone.value, 0), null_counts.get(zone.value, 0)
-        parts.append(_Part((Risk.zone == zone, key.is_not(None)), (key, Risk.id), size - nulls))
-        parts.append(_Part((Risk.zone == zone, key.is_(None)), (Risk.id,), nulls))
+        size, scored = counts.zones.get(zone.value, 0), counts.scored.get(zone.value, 0)
+        parts.append(_Part((Risk.zone == zone, key.is_not(None)), (key, Risk.id), scored))
+        parts.append(_Part((Risk.zone == zone, key.is_(None)), (Risk.id,), size - scored))
     return parts
 
 
@@ -262,23 +287,33 @@ def _part_rows(
 def _ranked_rows(
     session: Session, conditions: list[ColumnElement[bool]], filters: RegisterFilters, offset: int, count: int
 ) -> list[Risk] | None:
-    """A text search's rows, best match first; None when the query is not answered by an index (no ranking)."""
+    """A text search's rows, best match first; None when the query is not answered by an index (no ranking).
+    The ranking sorts (id, relevance) pairs, and only the page's rows are read whole.
+    """
     hits, relevance = search.rank_source(session.get_bind().dialect.name, filters.q)
     if relevance is None:
         return None
-    descending = filters.direction == "desc"
-    query = select(Risk).options(joinedload(Risk.org_unit), joinedload(Risk.category)).where(*conditions)
+    ranked = select(Risk.id.label("id"), relevance.label("relevance")).where(*conditions)
     if hits is not None:
-        query = query.join(hits, hits.c.risk_id == Risk.id)
-    order = [relevance.desc(), Risk.id.desc()] if descending else [relevance.asc(), Risk.id.asc()]
-    return list(session.scalars(query.order_by(*order).limit(count).offset(offset)).unique())
+        ranked = ranked.join(hits, hits.c.risk_id == Risk.id)
+    descending = filters.direction == "desc"
+    by_rank = [desc("relevance"), desc("id")] if descending else [asc("relevance"), asc("id")]
+    page_ids = ranked.order_by(*by_rank).limit(count).offset(offset).subquery("page_ids")
+    order = [page_ids.c.relevance.desc(), Risk.id.desc()] if descending else [page_ids.c.relevance, Risk.id]
+    query = (
+        select(Risk)
+        .join(page_ids, page_ids.c.id == Risk.id)
+        .options(joinedload(Risk.org_unit), joinedload(Risk.category))
+        .order_by(*order)
+    )
+    return list(session.scalars(query).unique())
 
 
 def _page_rows(
     session: Session,
     conditions: list[ColumnElement[bool]],
     filters: RegisterFilters,
-    zone_counts: dict[str, int],
+    counts: _Counts,
     offset: int,
     count: int,
 ) -> list[Risk]:
@@ -290,7 +325,7 @@ def _page_rows(
     descending = filters.direction == "desc"
     rows: list[Risk] = []
     position = 0
-    for part in _parts(session, conditions, filters, zone_counts):
+    for part in _parts(session, conditions, filters, counts):
         begin, end = max(offset, position), min(offset + count, position + part.size)
         if begin < end:
             rows.extend(_part_rows(session, conditions, part, descending, begin - position, end - begin))
@@ -338,19 +373,17 @@ class RegisterPage:
 def register_page(
     session: Session, user: User, filters: RegisterFilters, *, today: date, default_per_page: int
 ) -> RegisterPage:
-    """One page of the list: zone counts (whose sum is the total), the rows (with unit and category; one query,
-    plus one count of NULL sort keys for the nullable sorts), and the overdue actions of those rows.
+    """One page of the list in three statements: the zone counts (their sum is the total), the rows with their
+    unit and category (one query per part of the order the page spans, nearly always one; the "assessed" sort
+    adds a count of undated risks), and the overdue actions of those rows.
     """
     conditions = register_conditions(user, filters, today)
     per_page = filters.per_page or default_per_page
-    zone_counts = {
-        Zone(zone).value: count
-        for zone, count in session.execute(select(Risk.zone, func.count()).where(*conditions).group_by(Risk.zone))
-    }
-    total = sum(zone_counts.values())  # zone is NOT NULL: every listed risk is in exactly one group
+    counts = _count(session, conditions)
+    total = counts.total
     pages = max(1, math.ceil(total / per_page))
     page = min(filters.page, pages)
-    rows = _page_rows(session, conditions, filters, zone_counts, (page - 1) * per_page, per_page) if total else []
+    rows = _page_rows(session, conditions, filters, counts, (page - 1) * per_page, per_page) if total else []
     overdue: dict[int, int] = {}
     if rows:
         overdue_query = (
@@ -359,7 +392,7 @@ def register_page(
             .group_by(Action.risk_id)
         )
         overdue = {risk_id: count for risk_id, count in session.execute(overdue_query)}
-    return RegisterPage(rows, total, page, pages, per_page, zone_counts, overdue)
+    return RegisterPage(rows, total, page, pages, per_page, counts.zones, overdue)
 
 
 def deleted_risks(session: Session, user: User) -> list[Risk]:

@@ -100,6 +100,9 @@ class IndexMatch(ColumnElement[bool]):
     __visit_name__ = "riskreg_index_match"
     inherit_cache = True
     type = Boolean()
+    # A condition in its own right: without this SQLAlchemy writes "(…) = 1" on SQLite, which hides the IN from
+    # the planner (it then scans the whole table instead of looking up the matching ids).
+    _is_implicitly_boolean = True
     _traverse_internals = [
         ("fts5", InternalTraversal.dp_clauseelement),
         ("tsquery", InternalTraversal.dp_clauseelement),

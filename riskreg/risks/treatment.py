@@ -13,8 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from riskreg.access import Permission, requires
 from riskreg.risks import bp, conflict, forms, lookup, operations
-from riskreg.risks.editing import Page, show_violation
 from riskreg.risks.operations import RuleViolation, StaleEdit
+from riskreg.risks.saving import Page, save_or_conflict
 from riskreg.web import current_actor
 
 
@@ -65,14 +65,14 @@ def control_new(ref: str) -> Page:
     risk = lookup.editable_risk(ref)
     form = forms.ControlForm()
     if form.validate_on_submit():
-        try:
-            operations.add_control(lookup.session(), current_actor(), risk, _control_input(form))
-        except RuleViolation as exc:
-            lookup.session().rollback()
-            show_violation(form, exc)
-        else:
-            flash("Control added.", "success")
-            return redirect(_back(risk.ref, "controls"), 303)
+        page = save_or_conflict(
+            form,
+            lambda: operations.add_control(lookup.session(), current_actor(), risk, _control_input(form)),
+            success="Control added.",
+            redirect_url=_back(risk.ref, "controls"),
+        )
+        if page is not None:
+            return page
     return render_template("risks/item_form.html", form=form, risk=risk, kind="control", item=None)
 
 
@@ -83,13 +83,14 @@ def control_edit(ref: str, control_id: int) -> Page:
     control = lookup.control_of(risk, control_id)
     form = forms.EditControlForm(obj=control if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            operations.update_control(
+        page = save_or_conflict(
+            form,
+            lambda: operations.update_control(
                 lookup.session(), current_actor(), control, _control_input(form), form.version.data or 0
-            )
-        except (StaleEdit, StaleDataError):
-            lookup.session().rollback()
-            return conflict.render_conflict(
+            ),
+            success="Control saved.",
+            redirect_url=_back(risk.ref, "controls"),
+            on_conflict=lambda: conflict.render_conflict(
                 form,
                 stored=control,
                 current_version=control.version,
@@ -99,13 +100,10 @@ def control_edit(ref: str, control_id: int) -> Page:
                 back_url=_back(risk.ref, "controls"),
                 action_url=url_for("risks.control_edit", ref=risk.ref, control_id=control.id),
                 risk=risk,
-            )
-        except RuleViolation as exc:
-            lookup.session().rollback()
-            show_violation(form, exc)
-        else:
-            flash("Control saved.", "success")
-            return redirect(_back(risk.ref, "controls"), 303)
+            ),
+        )
+        if page is not None:
+            return page
     return render_template("risks/item_form.html", form=form, risk=risk, kind="control", item=control)
 
 
@@ -139,14 +137,14 @@ def action_new(ref: str) -> Page:
     risk = lookup.editable_risk(ref)
     form = forms.ActionForm()
     if form.validate_on_submit():
-        try:
-            action = operations.add_action(lookup.session(), current_actor(), risk, _action_input(form))
-        except RuleViolation as exc:
-            lookup.session().rollback()
-            show_violation(form, exc)
-        else:
-            flash(f"Action {action.ref} added.", "success")
-            return redirect(_back(risk.ref, "actions"), 303)
+        page = save_or_conflict(
+            form,
+            lambda: operations.add_action(lookup.session(), current_actor(), risk, _action_input(form)),
+            success=lambda action: f"Action {action.ref} added.",
+            redirect_url=_back(risk.ref, "actions"),
+        )
+        if page is not None:
+            return page
     return render_template("risks/item_form.html", form=form, risk=risk, kind="action", item=None)
 
 
@@ -157,13 +155,14 @@ def action_edit(ref: str, action_id: int) -> Page:
     action = lookup.action_of(risk, action_id)
     form = forms.EditActionForm(obj=action if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            operations.update_action(
+        page = save_or_conflict(
+            form,
+            lambda: operations.update_action(
                 lookup.session(), current_actor(), action, _action_input(form), form.version.data or 0
-            )
-        except (StaleEdit, StaleDataError):
-            lookup.session().rollback()
-            return conflict.render_conflict(
+            ),
+            success=f"Action {action.ref} saved.",
+            redirect_url=_back(risk.ref, "actions"),
+            on_conflict=lambda: conflict.render_conflict(
                 form,
                 stored=action,
                 current_version=action.version,
@@ -173,13 +172,10 @@ def action_edit(ref: str, action_id: int) -> Page:
                 back_url=_back(risk.ref, "actions"),
                 action_url=url_for("risks.action_edit", ref=risk.ref, action_id=action.id),
                 risk=risk,
-            )
-        except RuleViolation as exc:
-            lookup.session().rollback()
-            show_violation(form, exc)
-        else:
-            flash(f"Action {action.ref} saved.", "success")
-            return redirect(_back(risk.ref, "actions"), 303)
+            ),
+        )
+        if page is not None:
+            return page
     return render_template("risks/item_form.html", form=form, risk=risk, kind="action", item=action)
 
 

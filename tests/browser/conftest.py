@@ -268,24 +268,35 @@ def readme_screenshots(server: Server, sessions: Sessions) -> None:
 
 
 class Watch:
-    """What a page did that it must not: script dialogs and Content-Security-Policy violations."""
+    """What a page did that it must not: script dialogs, Content-Security-Policy violations, script errors."""
 
     def __init__(self, page: Any) -> None:
+        self.page = page
         self.dialogs: list[str] = []
         self.csp: list[str] = []
         self.errors: list[str] = []
         page.on("dialog", self._dialog)
         page.on("console", self._console)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("pageerror", self._error)
+
+    def stop(self) -> None:
+        """Stop watching (the tab lives on for other tests)."""
+        self.page.remove_listener("dialog", self._dialog)
+        self.page.remove_listener("console", self._console)
+        self.page.remove_listener("pageerror", self._error)
 
     def _dialog(self, dialog: Any) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
     def _console(self, message: Any) -> None:
+        # Chrome logs every CSP refusal: "Refused to execute inline script because it violates ...".
         text = message.text
         if "Refused to" in text or "Content Security Policy" in text:
             self.csp.append(text)
+
+    def _error(self, error: Any) -> None:
+        self.errors.append(str(error))
 
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

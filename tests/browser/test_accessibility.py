@@ -24,6 +24,7 @@ from tests.browser.conftest import (
     Watch,
     check_axe,
     focal,
+    new_context,
     screenshot,
     unique,
     wait_for_images,
@@ -141,25 +142,23 @@ def _slug(name: str) -> str:
 def test_page_has_no_wcag_violations(
     name: str, who: str, path: str, sessions: Sessions, world: World, server: Server, browser: Any
 ) -> None:
-    if who == "anonymous":
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    else:
-        page = sessions.tab(who)
+    page = new_context(browser).new_page() if who == "anonymous" else sessions.tab(who)
     watch = Watch(page)
-    response = page.goto(server.url + world.fill(path))
-    assert response is not None
-    assert response.status == (404 if name.startswith("error") else 200), f"{path}: {response.status}"
-    wait_for_images(page)
-    check_axe(page, name, server)
-    screenshot(page, "page-" + _slug(name), server)
-    assert not watch.csp, watch.csp
-    assert not watch.dialogs, watch.dialogs
-    assert not watch.errors, watch.errors
-    if who == "anonymous":
-        page.context.close()
-    else:
-        page.remove_listener("dialog", watch._dialog)
-        page.remove_listener("console", watch._console)
+    try:
+        response = page.goto(server.url + world.fill(path))
+        assert response is not None
+        assert response.status == (404 if name.startswith("error") else 200), f"{path}: {response.status}"
+        wait_for_images(page)
+        check_axe(page, name, server)
+        screenshot(page, "page-" + _slug(name), server)
+        assert not watch.csp, watch.csp
+        assert not watch.dialogs, watch.dialogs
+        assert not watch.errors, watch.errors
+    finally:
+        if who == "anonymous":
+            page.context.close()
+        else:
+            watch.stop()
 
 
 def _errors_are_tied(page: Any) -> int:

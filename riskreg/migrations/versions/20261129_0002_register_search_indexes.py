@@ -4,9 +4,10 @@ Revision ID: c3cce69b8608
 Revises: 55a7a9b79feb
 Create Date: 2026-11-29 23:10:00.000000
 
-Indexes (also declared in riskreg/models/register.py, so the schema still matches the models):
-every sort of the register list is an index walk over the live rows (deleted_at IS NULL first, then the sort
-key, then id as the tie-breaker), the zone counts are an index-only scan, and a unit's counts too.
+Indexes (also declared in riskreg/models/register.py, so the schema still matches the models): partial
+indexes over the live rows (deleted_at IS NULL) so that every sort of the register list is an index walk
+(sort key, then id as the tie-breaker), for everyone and within one unit, and the zone counts are index-only
+scans; plus the open actions of a risk (overdue badges and filter).
 
 Full-text search (not in the models; riskreg/migrations/env.py `include_object` leaves these objects out of
 autogenerate):
@@ -20,6 +21,7 @@ autogenerate):
   (PG_DOCUMENT) repeats the same expression: change both together, or the index stops being used.
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -28,14 +30,22 @@ down_revision = '55a7a9b79feb'
 branch_labels = None
 depends_on = None
 
-RISK_INDEXES = {
-    "ix_risks_live_residual": ["deleted_at", "residual_score", "id"],
-    "ix_risks_live_zone": ["deleted_at", "zone", "residual_score", "id"],
-    "ix_risks_live_title": ["deleted_at", "title", "id"],
-    "ix_risks_live_ref": ["deleted_at", "ref", "id"],
-    "ix_risks_live_assessed": ["deleted_at", "last_assessed_on", "id"],
-    "ix_risks_unit_zone": ["deleted_at", "org_unit_id", "zone"],
-    "ix_risks_category_residual": ["category_id", "residual_score", "id"],
+# Partial indexes over live rows (deleted_at IS NULL): PostgreSQL does not treat "deleted_at IS NULL" as fixing
+# a leading column, so a leading deleted_at would not let it walk an index in sort order. Each index leads with
+# what it orders by (then id, the tie-breaker). The main ones carry every equality filter of the list after that,
+# so that counts and page scans with filters read the index, not the wide rows (their text is most of the table).
+# deleted_at comes last: SQLite before 3.42 uses a partial index as a covering one only when it holds every
+# column the query names, the predicate's too.
+FILTERS = ["status", "residual_band", "zone", "category_id", "org_unit_id", "next_review_due", "deleted_at"]
+LIVE_INDEXES = {
+    "ix_risks_live_residual": ["residual_score", "id", *FILTERS],
+    "ix_risks_live_zone": ["zone", "residual_score", "id", *(f for f in FILTERS if f != "zone")],
+    "ix_risks_live_unit": ["org_unit_id", "residual_score", "id", *(f for f in FILTERS if f != "org_unit_id")],
+    "ix_risks_live_category": ["category_id", "residual_score", "id", *(f for f in FILTERS if f != "category_id")],
+    "ix_risks_live_unit_zone": ["org_unit_id", "zone", "residual_score", "id", "deleted_at"],
+    "ix_risks_live_title": ["title", "id", "deleted_at"],
+    "ix_risks_live_ref": ["ref", "id", "deleted_at"],
+    "ix_risks_live_assessed": ["last_assessed_on", "id", "deleted_at"],
 }
 ACTION_INDEXES = {
     "ix_actions_risk_open": ["risk_id", "status", "due_date", "revised_due_date"],
@@ -71,8 +81,9 @@ def create_fts_triggers():
 
 
 def upgrade():
-    for name, columns in RISK_INDEXES.items():
-        op.create_index(name, "risks", columns, unique=False)
+    live = sa.text("deleted_at IS NULL")
+    for name, columns in LIVE_INDEXES.items():
+        op.create_index(name, "risks", columns, unique=False, sqlite_where=live, postgresql_where=live)
     for name, columns in ACTION_INDEXES.items():
         op.create_index(name, "actions", columns, unique=False)
 
@@ -96,5 +107,5 @@ def downgrade():
         op.execute("DROP INDEX IF EXISTS ix_risks_search")
     for name in ACTION_INDEXES:
         op.drop_index(name, table_name="actions")
-    for name in reversed(list(RISK_INDEXES)):
+    for name in reversed(list(LIVE_INDEXES)):
         op.drop_index(name, table_name="risks")
