@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,6 @@ def app_env(url: str, **extra: str) -> dict[str, str]:
         RISKREG_DATABASE_URL=url,
         RISKREG_INSTANCE_PATH=str(instance),
         MPLCONFIGDIR=str(OUT / "mplconfig"),
-        PYTHONDONTWRITEBYTECODE="1",
     )
     env.update(extra)
     return env
@@ -201,12 +200,10 @@ def machine() -> dict[str, str]:
     except (OSError, ValueError, IndexError):
         pass
     pg = ""
-    try:
+    with suppress(OSError, subprocess.SubprocessError):
         pg = subprocess.run(
             ["psql", PG_SERVER + "/postgres", "-Atc", "show server_version"], capture_output=True, text=True, timeout=10
         ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
 
     def version(name: str) -> str:
         try:

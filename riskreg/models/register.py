@@ -86,7 +86,7 @@ class ActionStatus(enum.StrEnum):
 
 
 # The register list's partial indexes cover live rows only (the list never shows soft-deleted ones).
-_LIVE_ROWS = {"sqlite_where": text("deleted_at IS NULL"), "postgresql_where": text("deleted_at IS NULL")}
+_LIVE = text("deleted_at IS NULL")
 
 
 class Risk(Base):
@@ -115,7 +115,8 @@ class Risk(Base):
             "org_unit_id",
             "next_review_due",
             "deleted_at",
-            **_LIVE_ROWS,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
         ),
         Index(
             "ix_risks_live_zone",
@@ -128,7 +129,8 @@ class Risk(Base):
             "org_unit_id",
             "next_review_due",
             "deleted_at",
-            **_LIVE_ROWS,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
         ),
         Index(
             "ix_risks_live_unit",
@@ -141,7 +143,8 @@ class Risk(Base):
             "category_id",
             "next_review_due",
             "deleted_at",
-            **_LIVE_ROWS,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
         ),
         Index(
             "ix_risks_live_category",
@@ -154,12 +157,24 @@ class Risk(Base):
             "org_unit_id",
             "next_review_due",
             "deleted_at",
-            **_LIVE_ROWS,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
         ),
-        Index("ix_risks_live_unit_zone", "org_unit_id", "zone", "residual_score", "id", "deleted_at", **_LIVE_ROWS),
-        Index("ix_risks_live_title", "title", "id", "deleted_at", **_LIVE_ROWS),
-        Index("ix_risks_live_ref", "ref", "id", "deleted_at", **_LIVE_ROWS),
-        Index("ix_risks_live_assessed", "last_assessed_on", "id", "deleted_at", **_LIVE_ROWS),
+        Index(
+            "ix_risks_live_unit_zone",
+            "org_unit_id",
+            "zone",
+            "residual_score",
+            "id",
+            "deleted_at",
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+        Index("ix_risks_live_title", "title", "id", "deleted_at", sqlite_where=_LIVE, postgresql_where=_LIVE),
+        Index("ix_risks_live_ref", "ref", "id", "deleted_at", sqlite_where=_LIVE, postgresql_where=_LIVE),
+        Index(
+            "ix_risks_live_assessed", "last_assessed_on", "id", "deleted_at", sqlite_where=_LIVE, postgresql_where=_LIVE
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -297,7 +297,7 @@ def _ranked_rows(
     if hits is not None:
         ranked = ranked.join(hits, hits.c.risk_id == Risk.id)
     descending = filters.direction == "desc"
-    by_rank = [desc("relevance"), desc("id")] if descending else [asc("relevance"), asc("id")]
+    by_rank: list[Any] = [desc("relevance"), desc("id")] if descending else [asc("relevance"), asc("id")]
     page_ids = ranked.order_by(*by_rank).limit(count).offset(offset).subquery("page_ids")
     order = [page_ids.c.relevance.desc(), Risk.id.desc()] if descending else [page_ids.c.relevance, Risk.id]
     query = (

@@ -2,8 +2,9 @@
 
 SQLite: the FTS5 table `risks_fts` (external content over risks: ref, title, cause, event, consequence), kept
 in step by triggers (migration 20261129_0002), ranked by bm25 with the reference and title weighted above the
-text. PostgreSQL: a GIN index on the tsvector expression `PG_DOCUMENT` (reference and title weight A, the text
-weight C), ranked by ts_rank. Both match every word of the query as a word *prefix* ("ransom" finds
+text. PostgreSQL: the generated tsvector column `risks.search_vector` (reference and title weight A, the text
+weight C; the same words as FTS5: the migration turns the characters PostgreSQL's parser would glue words with
+into blanks) with a GIN index, ranked by ts_rank. Both match every word of the query as a word *prefix* ("ransom" finds
 "Ransomware"), in any of the five fields, all words required.
 
 A query becomes a `SearchPlan`: its words (letters and digits; what both tokenisers index) go to the index.
@@ -34,22 +35,9 @@ FTS_TABLE = "risks_fts"
 PG_INDEX = "ix_risks_search"
 # bm25 weights of ref, title, cause, event, consequence: a word in the title outranks the same word in the text.
 SQLITE_WEIGHTS = (10.0, 10.0, 1.0, 1.0, 1.0)
-# Characters PostgreSQL's parser would glue words with (hyphenated words, numbers with signs, hosts, paths,
-# emails); made blanks so that the index holds the same words as FTS5 and the query splitter produce.
-_PG_GLUE = "-./_@:+,&<>"
-_PG_BLANKS = " " * len(_PG_GLUE)
-
-
-def _pg_field(*columns: str) -> str:
-    joined = " || ' ' || ".join(f"coalesce(risks.{c}, '')" for c in columns)
-    return f"to_tsvector('simple'::regconfig, translate({joined}, '{_PG_GLUE}', '{_PG_BLANKS}'))"
-
-
-# The indexed expression: the migration creates `ix_risks_search` on exactly this (without "risks."), and a
-# query must repeat it verbatim (as literal SQL, not bound parameters) for PostgreSQL to use the index.
-PG_DOCUMENT = (
-    f"(setweight({_pg_field('ref', 'title')}, 'A') || setweight({_pg_field('cause', 'event', 'consequence')}, 'C'))"
-)
+# PostgreSQL keeps the document in a stored generated column (migration 20261129_0002), so that ranking reads a
+# ready tsvector instead of parsing each matching row's text again.
+PG_COLUMN = "search_vector"
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -125,7 +113,7 @@ def _match_sqlite(element: IndexMatch, compiler: Any, **kw: Any) -> str:
 
 @compiles(IndexMatch, "postgresql")
 def _match_postgresql(element: IndexMatch, compiler: Any, **kw: Any) -> str:
-    return f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, {compiler.process(element.tsquery, **kw)})"
+    return f"risks.{PG_COLUMN} @@ to_tsquery('simple'::regconfig, {compiler.process(element.tsquery, **kw)})"
 
 
 @compiles(IndexMatch)
@@ -168,13 +156,14 @@ def rank_source(dialect: str, text: str) -> tuple[Any | None, ColumnElement[Any]
         return hits, hits.c.relevance
     if dialect == "postgresql":
         query = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("ts_rank_query", plan.tsquery()))
-        return None, func.ts_rank(literal_column(PG_DOCUMENT), query, type_=Float)
+        return None, func.ts_rank(literal_column(f"risks.{PG_COLUMN}"), query, type_=Float)
     return None, None
 
 
 def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
     """Alembic's `include_name` filter: the full-text objects come from the migration, not from the models, so
-    autogenerate and the schema-matches-models test leave them (and FTS5's shadow tables) alone.
+    autogenerate and the schema-matches-models test leave them alone (FTS5's table and shadow tables, the
+    generated tsvector column and its index).
     """
     if name is None:
         return True
@@ -182,4 +171,6 @@ def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | 
         return name != FTS_TABLE and not name.startswith(FTS_TABLE + "_")
     if type_ == "index":
         return name != PG_INDEX
+    if type_ == "column":
+        return name != PG_COLUMN or parent_names.get("table_name") != "risks"
     return True

@@ -17,8 +17,11 @@ autogenerate):
   existing rows here ('rebuild').
   A later migration that rebuilds `risks` in batch mode (copy and rename) drops these triggers with the old
   table: such a migration must create them again (create_fts_triggers below) and run 'rebuild'.
-- PostgreSQL: GIN index `ix_risks_search` on a weighted tsvector expression. riskreg/risks/search.py
-  (PG_DOCUMENT) repeats the same expression: change both together, or the index stops being used.
+- PostgreSQL: a stored generated column `risks.search_vector` (a weighted tsvector of the same five fields:
+  reference and title weight A, the text weight C) and the GIN index `ix_risks_search` on it. An index on the
+  bare expression finds rows as fast, but ranking them (ts_rank) then re-parses every matching row's text:
+  77 ms for 1,667 matches at 100,000 risks, against 6 ms from the stored vector. The column is computed by
+  PostgreSQL on every insert and update, whatever writes the row.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -95,7 +98,8 @@ def upgrade():
         create_fts_triggers()
         op.execute("INSERT INTO risks_fts(risks_fts) VALUES ('rebuild')")
     else:
-        op.execute(f"CREATE INDEX ix_risks_search ON risks USING gin ({PG_DOCUMENT})")
+        op.execute(f"ALTER TABLE risks ADD COLUMN search_vector tsvector GENERATED ALWAYS AS {PG_DOCUMENT} STORED")
+        op.execute("CREATE INDEX ix_risks_search ON risks USING gin (search_vector)")
 
 
 def downgrade():
@@ -105,6 +109,7 @@ def downgrade():
         op.execute("DROP TABLE IF EXISTS risks_fts")
     else:
         op.execute("DROP INDEX IF EXISTS ix_risks_search")
+        op.execute("ALTER TABLE risks DROP COLUMN IF EXISTS search_vector")
     for name in ACTION_INDEXES:
         op.drop_index(name, table_name="actions")
     for name in reversed(list(LIVE_INDEXES)):
