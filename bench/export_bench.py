@@ -307,7 +307,7 @@ def make_inputs(count: int, audience: str = "taskforce", png: bytes | None = Non
     previous = make_rows(count - max(1, count // 12), 1, before, scales, statement, shift=1)
     # A few risks closed since the previous cycle, under references the current cycle no longer has.
     previous += [
-        RiskRow(**{**row.__dict__, "ref": f"OLD-{row.ref}", "actions": ()}) for row in previous[: max(1, count // 20)]
+        replace(row, ref=f"OLD-{row.ref}", actions=()) for row in previous[: max(1, count // 20)]
     ]
     return CouncilInputs(
         snapshot=Snapshot("2026-Q1", as_at, statement.version, scales.version, tuple(current)),

@@ -15,7 +15,8 @@ class DefaultConfig:
     # Relative SQLite paths resolve against the instance folder. RISKREG_DATABASE_URL overrides this.
     SQLALCHEMY_DATABASE_URI = "sqlite:///riskreg.sqlite"
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
-    SQLITE_BUSY_TIMEOUT_MS = 5000
+    # How long an SQLite writer waits for another's lock before failing; well inside gunicorn's 30 s timeout.
+    SQLITE_BUSY_TIMEOUT_MS = 15000
 
     ORGANISATION = "International Union for Connectivity Standards (IUCS)"
     ORGANISATION_SHORT = "IUCS"

@@ -337,6 +337,9 @@ def build_council_export(
         snapshot_hash=source.snapshot_hash,
         progress=progress,
     )
+    # Everything is read: end the transaction before the (long) build, so an SQLite write lock taken by this
+    # POST request is not held for the seconds the workbook takes; log_export opens a short one to write.
+    session.commit()
     try:
         data = build_council_workbook(inputs, layout)
     except LayoutError as exc:
