@@ -306,9 +306,7 @@ def make_inputs(count: int, audience: str = "taskforce", png: bytes | None = Non
     current = make_rows(count, 1, as_at, scales, statement)
     previous = make_rows(count - max(1, count // 12), 1, before, scales, statement, shift=1)
     # A few risks closed since the previous cycle, under references the current cycle no longer has.
-    previous += [
-        replace(row, ref=f"OLD-{row.ref}", actions=()) for row in previous[: max(1, count // 20)]
-    ]
+    previous += [replace(row, ref=f"OLD-{row.ref}", actions=()) for row in previous[: max(1, count // 20)]]
     return CouncilInputs(
         snapshot=Snapshot("2026-Q1", as_at, statement.version, scales.version, tuple(current)),
         previous=Snapshot("2025-Q4", before, statement.version, scales.version, tuple(previous)),

@@ -176,6 +176,11 @@ def write_report(state: dict[str, Any], path: Path) -> None:
         f"{m.get('packages', '')}. Load average before / after: {m.get('load', '?')} / {after.get('load', '?')} "
         "(a shared 2-core VM: other work ran at the same time; compare ratios rather than absolute times).",
         "",
+        *(
+            f"Rerun of {', '.join(r['parts'])} at {r['at']} (load average {r['load']}); those sections show the rerun."
+            for r in state.get("reruns", [])
+        ),
+        "",
         "Data: the demo organisation (`riskreg demo --risks N`: about 3 assessments and 3 actions per risk, three "
         "review cycles) at each size, on SQLite files and PostgreSQL databases built once by `bench/data.py` and "
         "reused. All times are medians unless marked p95/p99.",
