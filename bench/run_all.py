@@ -1,7 +1,8 @@
 """Run every benchmark and write bench/RESULTS.md (`make bench`).
 
-    .venv/bin/python bench/run_all.py                     # everything (~25-35 min here, most of it building
-                                                          #  the 100k databases the first time, then ~15 min)
+    .venv/bin/python bench/run_all.py                     # everything: ~50 min here with the demo databases
+                                                          # built (review_bench seeds its own 100k registers:
+                                                          # ~20 min of it); building them first adds ~15 min
     .venv/bin/python bench/run_all.py --quick             # 1k and 10k only, short load runs (~5 min)
     .venv/bin/python bench/run_all.py --parts register,startup
 
