@@ -65,7 +65,9 @@ class AppetiteLevel(enum.StrEnum):
         return self.value.capitalize()
 
 
-# Default thresholds per level on a 5×5 scale (domain.md (b).1); a statement may override them.
+# Default thresholds per level on a 5×5 scale (domain.md (b).1); a statement may override them within the
+# range `level_range()` allows, so that the level a Council reads agrees with the numbers that judge.
+DEFAULT_MAX_SCORE = 25
 LEVEL_DEFAULTS: Mapping[AppetiteLevel, tuple[int, int]] = {
     AppetiteLevel.AVERSE: (3, 4),
     AppetiteLevel.MINIMAL: (4, 6),
@@ -138,20 +140,24 @@ def judge(
     *,
     opportunity: bool = False,
 ) -> Zone:
-    """Judge a residual (likelihood, impact) against a category's appetite.
+    """Judge a residual (likelihood, impact) against a category's appetite (domain.md (b).2).
 
-    Opportunities are rated but never judged against threat appetite; a missing
-    residual or a category the statement does not cover is not evaluated.
+    Opportunities are rated but never judged against threat appetite, and a missing residual is
+    not evaluated. The highest band is outside tolerance whatever the statement says, including
+    when no statement covers the category (`appetite` None): the universal ceiling is part of the
+    methodology, not of a statement. Otherwise a category the statement does not cover is not
+    evaluated. Zero tolerance has no band above appetite: a score over the appetite maximum, or an
+    impact over the category's impact cap, is outside tolerance.
     """
-    if opportunity or appetite is None or likelihood is None or impact is None:
+    if opportunity or likelihood is None or impact is None:
         return Zone.NOT_EVALUATED
     score = scales.score(likelihood, impact)
-    if scales.band(score).critical:
-        # Universal ceiling: the critical band is never acceptable, whatever the category.
+    if scales.is_critical(score):
         return Zone.OUTSIDE_TOLERANCE
-    if score <= appetite.appetite_max:
-        if appetite.max_impact is not None and impact > appetite.max_impact:
-            return Zone.ABOVE_APPETITE
+    if appetite is None:
+        return Zone.NOT_EVALUATED
+    over_cap = appetite.max_impact is not None and impact > appetite.max_impact
+    if score <= appetite.appetite_max and not over_cap:
         return Zone.WITHIN_APPETITE
     if appetite.zero_tolerance or score > appetite.tolerance_max:
         return Zone.OUTSIDE_TOLERANCE
@@ -168,12 +174,63 @@ def threshold_problems(appetite: CategoryAppetite, scales: Scales) -> list[str]:
         problems.append(f"tolerance maximum must be between 1 and {top}")
     if appetite.appetite_max > appetite.tolerance_max:
         problems.append("appetite maximum must not exceed the tolerance maximum")
+    critical = scales.critical_band
+    if appetite.tolerance_max >= critical.min_score:
+        problems.append(
+            f"tolerance maximum must be below the {critical.name} band ({critical.min_score}), "
+            "which is always outside tolerance"
+        )
     if appetite.zero_tolerance and appetite.tolerance_max != appetite.appetite_max:
         problems.append(
             "a zero-tolerance category has no band above appetite: tolerance maximum must equal appetite maximum"
         )
     if appetite.max_impact is not None and not 1 <= appetite.max_impact <= scales.max_impact:
         problems.append(f"impact cap must be between 1 and {scales.max_impact}")
+    problems.extend(level_problems(appetite, scales))
+    return problems
+
+
+def level_range(level: AppetiteLevel, scales: Scales) -> tuple[int, int, int]:
+    """(lowest appetite max, highest appetite max, highest tolerance max) a level allows on these scales.
+
+    From the default table of domain.md (b).1, scaled to the scales' highest score: a level's
+    appetite maximum lies above the default of the next more cautious level and at most the default
+    of the next more open one; its tolerance maximum is at most the next more open level's default
+    tolerance. Eager, the most open, reaches up to just below the critical band.
+    """
+    levels = list(AppetiteLevel)
+    index = levels.index(level)
+    below_critical = scales.critical_band.min_score - 1
+    if index == 0:
+        low = 1
+    else:
+        low = _scaled(LEVEL_DEFAULTS[levels[index - 1]][0], scales) + 1
+    if index == len(levels) - 1:
+        high, tolerance = below_critical, below_critical
+    else:
+        more_open = LEVEL_DEFAULTS[levels[index + 1]]
+        high, tolerance = _scaled(more_open[0], scales), _scaled(more_open[1], scales)
+    return low, min(high, below_critical), min(tolerance, below_critical)
+
+
+def _scaled(default: int, scales: Scales) -> int:
+    """A 5×5 default threshold on scales of another size (rounded down, at least 1)."""
+    return max(1, default * scales.max_score // DEFAULT_MAX_SCORE)
+
+
+def level_problems(appetite: CategoryAppetite, scales: Scales) -> list[str]:
+    """Does the declared level agree with the thresholds? ("averse" with 16/20 does not.)"""
+    low, high, tolerance = level_range(appetite.level, scales)
+    problems = []
+    if not low <= appetite.appetite_max <= high:
+        problems.append(
+            f"level {appetite.level.value} needs an appetite maximum between {low} and {high}, "
+            f"not {appetite.appetite_max}"
+        )
+    if appetite.tolerance_max > tolerance:
+        problems.append(
+            f"level {appetite.level.value} allows a tolerance maximum up to {tolerance}, not {appetite.tolerance_max}"
+        )
     return problems
 
 

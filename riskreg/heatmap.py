@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from riskreg.appetite import CategoryAppetite
 from riskreg.heatmap_draw import build_figure, new_figure
 from riskreg.scoring import Scales
+from riskreg.snapshot import natural_key
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -141,11 +141,6 @@ class HeatmapSpec:
         for refs in cells.values():
             refs.sort(key=natural_key)
         object.__setattr__(self, "_cells", cells)
-
-
-def natural_key(ref: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that puts FIN-9 before FIN-10."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold()) for part in re.split(r"(\d+)", ref) if part)
 
 
 def cell_counts(spec: HeatmapSpec) -> dict[tuple[int, int], list[str]]:

@@ -2,9 +2,10 @@
 
 Pure: no Flask, no database session. `compare()` reads two frozen `Snapshot`s (the previous
 closed cycle and the current one) and returns one `MovementRow` per risk: its kind (new,
-closed, increased, decreased, unchanged, on the residual score, domain.md (c) "Trend
+reopened, closed, increased, decreased, unchanged, on the residual score, domain.md (c) "Trend
 computation") and flags for the changes the task force and the Council pack list separately
-(band, appetite zone, escalation; domain.md (d) "Movement categories").
+(band, appetite zone, evaluation, escalation, unit and category; domain.md (d) "Movement
+categories"). Ties in score are listed by reference in natural order, as on the heatmap.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from riskreg.appetite import Zone
 from riskreg.scoring import Scales
-from riskreg.snapshot import RiskRow, Snapshot
+from riskreg.snapshot import RiskRow, Snapshot, natural_key
 
 # Risk statuses that take a risk out of the register (domain.md (d) "Risk lifecycle").
 CLOSED_STATUSES = frozenset({"closed", "realised", "merged"})
@@ -24,15 +25,16 @@ CLOSED_STATUSES = frozenset({"closed", "realised", "merged"})
 # The escalation ladder, lowest first (domain.md (d)); a risk nobody escalated sits with its owner.
 ESCALATION_LADDER = ("owner", "department", "task_force", "executive", "governing_body")
 
-# Escalations that no longer (or do not yet) move accountability: domain.md (d) says a risk
-# changes hands only once the receiving level accepts it.
-_INACTIVE_ESCALATIONS = frozenset({"pending", "rejected", "resolved"})
+# Accountability moves only once the receiving level accepts an escalation (domain.md (d)): proposed,
+# pending, rejected and resolved escalations leave the risk where it was.
+ACCEPTED_ESCALATION = "accepted"
 
 
 class MovementKind(enum.StrEnum):
     """How a risk's residual score moved since the previous closed cycle."""
 
     NEW = "new"
+    REOPENED = "reopened"  # closed in the previous cycle, open again now
     CLOSED = "closed"
     INCREASED = "increased"
     DECREASED = "decreased"
@@ -58,6 +60,7 @@ _GLYPHS: Mapping[MovementKind, tuple[str, str]] = {
     MovementKind.DECREASED: ("▼", "↓"),
     MovementKind.UNCHANGED: ("►", "→"),
     MovementKind.NEW: ("★", "NEW"),
+    MovementKind.REOPENED: ("↺", "REOPENED"),
     MovementKind.CLOSED: ("■", "CLOSED"),
 }
 
@@ -70,8 +73,11 @@ class MovementFlag(enum.StrEnum):
     BECAME_OUTSIDE_TOLERANCE = "became_outside_tolerance"
     BAND_UP = "band_up"
     BAND_DOWN = "band_down"
+    NO_LONGER_EVALUATED = "no_longer_evaluated"  # was judged against appetite, is not now
     ESCALATED = "escalated"
     DE_ESCALATED = "de_escalated"
+    UNIT_CHANGED = "unit_changed"
+    CATEGORY_CHANGED = "category_changed"
 
     @property
     def label(self) -> str:
@@ -80,7 +86,10 @@ class MovementFlag(enum.StrEnum):
 
 @dataclass(frozen=True)
 class MovementRow:
-    """One risk's movement; `previous_*` is None for a new risk, `current_*` None for a closed one."""
+    """One risk's movement; `previous_*` is None for a new risk, `current_*` None for a closed one.
+
+    A reopened risk's `previous_*` is its last rating before it was closed.
+    """
 
     ref: str
     title: str
@@ -129,24 +138,24 @@ def compare(previous: Snapshot | None, current: Snapshot, scales: Scales) -> lis
     """Movement of every risk from `previous` (the last closed cycle, or None) to `current`.
 
     A risk is closed when it was open in `previous` and is either missing from `current` or
-    has a closed, realised or merged status there. Risks already closed in `previous`, and
-    risks opened and closed between the two cycles, are not movement and are left out.
-    Order: open risks by current residual score (highest first) then reference, then the
-    closed ones by reference.
+    has a closed, realised or merged status there; it is reopened when it was closed in
+    `previous` and is open in `current`. Risks closed in both, and risks opened and closed
+    between the two cycles, are not movement and are left out. Order: open risks by current
+    residual score (highest first) then reference, then the closed ones by reference; references
+    in natural order (R-2 before R-10).
     """
-    before = {ref: row for ref, row in (previous.by_ref() if previous else {}).items() if not _is_closed(row)}
+    before = dict(previous.by_ref()) if previous else {}
     open_rows: list[MovementRow] = []
     closed_rows: list[MovementRow] = []
     for row in current.rows:
         old = before.pop(row.ref, None)
-        if _is_closed(row):
-            if old is not None:
-                closed_rows.append(_closed(old, row))
-        else:
+        if not _is_closed(row):
             open_rows.append(_moved(old, row, scales))
-    closed_rows.extend(_closed(old, None) for old in before.values())
-    open_rows.sort(key=lambda m: (-(m.current_score or 0), m.ref))
-    closed_rows.sort(key=lambda m: m.ref)
+        elif old is not None and not _is_closed(old):
+            closed_rows.append(_closed(old, row))
+    closed_rows.extend(_closed(old, None) for old in before.values() if not _is_closed(old))
+    open_rows.sort(key=lambda m: (-(m.current_score or 0), natural_key(m.ref)))
+    closed_rows.sort(key=lambda m: natural_key(m.ref))
     return open_rows + closed_rows
 
 
@@ -169,14 +178,16 @@ def summarise(rows: Iterable[MovementRow]) -> MovementSummary:
 def escalation_rank(row: RiskRow) -> int:
     """Where a risk sits on the escalation ladder (0 = with its owner).
 
-    Only an accepted (or recorded without a status) escalation counts; a risk whose status is
-    "escalated" without a known level counts as escalated to its department at least.
+    Only an accepted escalation counts: the level holding the risk (`accepted_escalation_level`),
+    or, in a snapshot frozen before that field existed, the open escalation when it is the
+    accepted one. A newer escalation still proposed or pending leaves the risk where it was. A
+    risk whose status is "escalated" without a known level counts as escalated to its department.
     """
-    rank = 0
-    level = row.escalation_level.strip().lower().replace(" ", "_").replace("-", "_")
-    status = row.escalation_status.strip().lower()
-    if level in ESCALATION_LADDER and status not in _INACTIVE_ESCALATIONS:
-        rank = ESCALATION_LADDER.index(level)
+    level = row.accepted_escalation_level
+    if not level and row.escalation_status.strip().lower() == ACCEPTED_ESCALATION:
+        level = row.escalation_level
+    level = level.strip().lower().replace(" ", "_").replace("-", "_")
+    rank = ESCALATION_LADDER.index(level) if level in ESCALATION_LADDER else 0
     if row.status == "escalated":
         rank = max(rank, 1)
     return rank
@@ -223,18 +234,12 @@ def _moved(old: RiskRow | None, new: RiskRow, scales: Scales) -> MovementRow:
             rationale=new.rationale,
         )
     delta = new.residual_score - old.residual_score
-    if delta > 0:
-        kind = MovementKind.INCREASED
-    elif delta < 0:
-        kind = MovementKind.DECREASED
-    else:
-        kind = MovementKind.UNCHANGED
     return MovementRow(
         ref=new.ref,
         title=new.title,
         unit_code=new.unit_code,
         category_code=new.category_code,
-        kind=kind,
+        kind=_kind(old, delta),
         previous_score=old.residual_score,
         previous_band=old.residual_band,
         previous_zone=_zone(old),
@@ -250,9 +255,27 @@ def _moved(old: RiskRow | None, new: RiskRow, scales: Scales) -> MovementRow:
     )
 
 
+def _kind(old: RiskRow, delta: int) -> MovementKind:
+    if _is_closed(old):
+        return MovementKind.REOPENED
+    if delta > 0:
+        return MovementKind.INCREASED
+    if delta < 0:
+        return MovementKind.DECREASED
+    return MovementKind.UNCHANGED
+
+
 def _flags(old: RiskRow, new: RiskRow, scales: Scales) -> frozenset[MovementFlag]:
+    return frozenset(
+        _zone_flags(_zone(old), _zone(new))
+        | _band_flags(_band_rank(scales, old), _band_rank(scales, new))
+        | _escalation_flags(escalation_rank(old), escalation_rank(new))
+        | _home_flags(old, new)
+    )
+
+
+def _zone_flags(before: Zone, after: Zone) -> set[MovementFlag]:
     flags = set()
-    before, after = _zone(old), _zone(new)
     # Severity treats "not evaluated" like "within": a risk that becomes evaluated and lands
     # above appetite has entered above appetite; one that stops being evaluated has not returned.
     if before.severity == 0 and after.severity >= 1:
@@ -261,17 +284,37 @@ def _flags(old: RiskRow, new: RiskRow, scales: Scales) -> frozenset[MovementFlag
         flags.add(MovementFlag.RETURNED_WITHIN_APPETITE)
     if before.severity < 2 and after is Zone.OUTSIDE_TOLERANCE:
         flags.add(MovementFlag.BECAME_OUTSIDE_TOLERANCE)
-    band_before, band_after = _band_rank(scales, old), _band_rank(scales, new)
-    if band_after > band_before:
-        flags.add(MovementFlag.BAND_UP)
-    elif band_after < band_before:
-        flags.add(MovementFlag.BAND_DOWN)
-    rank_before, rank_after = escalation_rank(old), escalation_rank(new)
-    if rank_after > rank_before:
-        flags.add(MovementFlag.ESCALATED)
-    elif rank_after < rank_before:
-        flags.add(MovementFlag.DE_ESCALATED)
-    return frozenset(flags)
+    # Leaving the judgement (category dropped from the statement, turned into an opportunity) must not
+    # quietly take a risk off the outside-tolerance list.
+    if before is not Zone.NOT_EVALUATED and after is Zone.NOT_EVALUATED:
+        flags.add(MovementFlag.NO_LONGER_EVALUATED)
+    return flags
+
+
+def _band_flags(before: int, after: int) -> set[MovementFlag]:
+    if after > before:
+        return {MovementFlag.BAND_UP}
+    if after < before:
+        return {MovementFlag.BAND_DOWN}
+    return set()
+
+
+def _escalation_flags(before: int, after: int) -> set[MovementFlag]:
+    if after > before:
+        return {MovementFlag.ESCALATED}
+    if after < before:
+        return {MovementFlag.DE_ESCALATED}
+    return set()
+
+
+def _home_flags(old: RiskRow, new: RiskRow) -> set[MovementFlag]:
+    """A risk moved to another unit or category keeps its kind (its score decides) but says so."""
+    flags = set()
+    if old.unit_code != new.unit_code:
+        flags.add(MovementFlag.UNIT_CHANGED)
+    if old.category_code != new.category_code:
+        flags.add(MovementFlag.CATEGORY_CHANGED)
+    return flags
 
 
 def _closed(old: RiskRow, new: RiskRow | None) -> MovementRow:

@@ -105,6 +105,15 @@ class Scales:
                 return band
         raise ValueError(f"score {score} is outside every rating band")
 
+    @property
+    def critical_band(self) -> Band:
+        """The highest band: always critical, always outside tolerance (the universal ceiling)."""
+        return self.bands[-1]
+
+    def is_critical(self, score: int) -> bool:
+        """Is the score in the highest band? Decided by position, never by a flag in the data."""
+        return score >= self.critical_band.min_score
+
     def band_at(self, likelihood: int, impact: int) -> Band:
         return self.band(self.score(likelihood, impact))
 
@@ -260,7 +269,7 @@ def _levels(
 
 def _bands(reader: _Reader, data: Mapping[str, Any]) -> tuple[Band, ...]:
     rows = reader.table_list(data, "bands")
-    bands = []
+    placed = []  # (band, its place in the file): messages name the key as the file has it
     for position, row in enumerate(rows, start=1):
         where = f"bands[{position}]."
         low = reader.integer(row, "min_score", where, low=1, high=MAX_LEVELS**2)
@@ -271,32 +280,59 @@ def _bands(reader: _Reader, data: Mapping[str, Any]) -> tuple[Band, ...]:
         if not isinstance(critical, bool):
             raise reader.fail(f"{where}critical", "must be true or false")
         fill = reader.colour(row, "fill", where)
-        bands.append(
-            Band(
-                name=reader.text(row, "name", where),
-                min_score=low,
-                max_score=high,
-                fill=fill,
-                font=reader.colour(row, "font", where),
-                colourblind_fill=reader.colour(row, "colourblind_fill", where) if "colourblind_fill" in row else fill,
-                review_days=reader.integer(row, "review_days", where, low=1, high=3660),
-                critical=critical,
-            )
+        band = Band(
+            name=reader.text(row, "name", where),
+            min_score=low,
+            max_score=high,
+            fill=fill,
+            font=reader.colour(row, "font", where),
+            colourblind_fill=reader.colour(row, "colourblind_fill", where) if "colourblind_fill" in row else fill,
+            review_days=reader.integer(row, "review_days", where, low=1, high=3660),
+            critical=critical,
         )
-    bands.sort(key=lambda b: b.min_score)
+        placed.append((band, position))
+    placed.sort(key=lambda item: item[0].min_score)
+    bands = [band for band, _ in placed]
     for lower, upper in zip(bands, bands[1:], strict=False):
         if upper.min_score <= lower.max_score:
             raise reader.fail("bands", f"{lower.name} and {upper.name} overlap")
     names = [b.name.casefold() for b in bands]
     if len(set(names)) != len(names):
         raise reader.fail("bands", "band names must be unique")
+    _check_critical(reader, placed)
     return tuple(bands)
 
 
+def _check_critical(reader: _Reader, placed: list[tuple[Band, int]]) -> None:
+    """Exactly the highest band is critical: the universal ceiling must not hang on a flag someone forgot."""
+    if not placed:
+        raise reader.fail("bands", "must have at least one band")
+    *lower, (top, top_position) = placed
+    for band, position in lower:
+        if band.critical:
+            raise reader.fail(
+                f"bands[{position}].critical",
+                f"only the highest band may be critical, not {band.name} ({band.min_score}–{band.max_score})",
+            )
+    if not top.critical:
+        raise reader.fail(
+            f"bands[{top_position}].critical",
+            f"the highest band, {top.name}, must be marked critical = true (it is always outside tolerance)",
+        )
+
+
 def _check_coverage(reader: _Reader, scales: Scales) -> None:
-    for score in scales.possible_scores():
+    """Every possible score in exactly one band, and every band reachable by some score."""
+    scores = scales.possible_scores()
+    for score in scores:
         holders = [b.name for b in scales.bands if b.contains(score)]
         if len(holders) != 1:
             raise reader.fail("bands", f"score {score} must fall in exactly one band, found {len(holders)}")
-    if any(b.critical for b in scales.bands) and not scales.bands[-1].critical:
-        raise reader.fail("bands", "only the highest band may be marked critical")
+    for band in scales.bands:
+        # An empty band above the highest score would make the critical band unreachable.
+        if not any(band.contains(score) for score in scores):
+            raise reader.fail(
+                "bands",
+                f"{band.name} ({band.min_score}–{band.max_score}) holds no possible score on "
+                f"{scales.max_likelihood}×{scales.max_impact} scales",
+            )

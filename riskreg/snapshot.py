@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -93,8 +94,11 @@ class RiskRow:
     closed_reason: str = ""
     acceptance_until: date | None = None  # an active RiskAcceptance's expiry
     acceptance_level: str = ""
-    escalation_level: str = ""  # the open escalation's level, if any
+    escalation_level: str = ""  # the latest open escalation's level, if any (proposed, pending or accepted)
     escalation_status: str = ""
+    # The level holding the risk: the to-level of its accepted escalation ("" = with its owner). Movement counts
+    # only this; snapshots frozen before it existed fall back on the open escalation when that one is accepted.
+    accepted_escalation_level: str = ""
     actions: tuple[ActionRow, ...] = field(default=())
 
     @property
@@ -164,9 +168,18 @@ def row_from_json(data: Mapping[str, Any]) -> RiskRow:
     return _from_json(RiskRow, values)
 
 
+def natural_key(ref: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key for risk references in natural order: FIN-9 before FIN-10, case ignored.
+
+    The one ordering of references everywhere (heatmap cells, register, movement), so that ties
+    read the same on every page and sheet.
+    """
+    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold()) for part in re.split(r"(\d+)", ref) if part)
+
+
 def sort_rows(rows: Iterable[RiskRow]) -> list[RiskRow]:
-    """Register order: residual score descending, then reference."""
-    return sorted(rows, key=lambda r: (-r.residual_score, r.ref))
+    """Register order: residual score descending, then reference in natural order."""
+    return sorted(rows, key=lambda r: (-r.residual_score, natural_key(r.ref)))
 
 
 def _from_json(cls: type[T], data: Mapping[str, Any]) -> T:

@@ -93,12 +93,13 @@ points = st.tuples(st.integers(1, 5), st.integers(1, 5))
 
 @st.composite
 def appetites(draw: st.DrawFn) -> CategoryAppetite:
-    """Any valid category appetite on the 5×5 scales."""
-    appetite_max = draw(st.integers(1, 25))
-    zero = draw(st.booleans())
-    tolerance_max = appetite_max if zero else draw(st.integers(appetite_max, 25))
-    cap = draw(st.one_of(st.none(), st.integers(1, 5)))
+    """Any valid category appetite on the 5×5 scales: thresholds within what its level allows."""
     level = draw(st.sampled_from(list(AppetiteLevel)))
+    low, high, tolerance_limit = appetite.level_range(level, SCALES)
+    appetite_max = draw(st.integers(low, high))
+    zero = draw(st.booleans())
+    tolerance_max = appetite_max if zero else draw(st.integers(appetite_max, tolerance_limit))
+    cap = draw(st.one_of(st.none(), st.integers(1, 5)))
     return CategoryAppetite("X", level, appetite_max, tolerance_max, zero, cap)
 
 
@@ -114,9 +115,10 @@ def test_raising_likelihood_or_impact_never_improves_the_zone(
 
 @st.composite
 def stricter_pairs(draw: st.DrawFn) -> tuple[CategoryAppetite, CategoryAppetite]:
-    """A valid appetite and a valid one at least as strict in every threshold."""
+    """A valid appetite and a valid one of the same level at least as strict in every threshold."""
     loose = draw(appetites())
-    appetite_max = draw(st.integers(1, loose.appetite_max))
+    low, _, _ = appetite.level_range(loose.level, SCALES)
+    appetite_max = draw(st.integers(low, loose.appetite_max))
     zero = loose.zero_tolerance or draw(st.booleans())
     tolerance_max = appetite_max if zero else draw(st.integers(appetite_max, max(appetite_max, loose.tolerance_max)))
     cap_limit = loose.max_impact or 5

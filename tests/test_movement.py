@@ -135,7 +135,22 @@ CASES: list[tuple[str, RiskRow | None, RiskRow | None, MovementKind, frozenset[M
         frozenset({F.BAND_DOWN}),
     ),
     ("not evaluated to within is no change", risk(zone=N), risk(zone=W), K.UNCHANGED, frozenset()),
-    ("above to not evaluated is not a return", risk(zone=A), risk(zone=N), K.UNCHANGED, frozenset()),
+    (
+        "above to not evaluated is not a return but is flagged",
+        risk(zone=A),
+        risk(zone=N),
+        K.UNCHANGED,
+        frozenset({F.NO_LONGER_EVALUATED}),
+    ),
+    (
+        "outside tolerance to not evaluated is flagged",
+        risk(likelihood=3, impact=4, zone=OUT),
+        risk(likelihood=3, impact=4, zone=N),
+        K.UNCHANGED,
+        frozenset({F.NO_LONGER_EVALUATED}),
+    ),
+    ("within to not evaluated is flagged", risk(zone=W), risk(zone=N), K.UNCHANGED, frozenset({F.NO_LONGER_EVALUATED})),
+    ("not evaluated in both is no flag", risk(zone=N), risk(zone=N), K.UNCHANGED, frozenset()),
     ("not evaluated to above", risk(zone=N), risk(zone=A), K.UNCHANGED, frozenset({F.ENTERED_ABOVE_APPETITE})),
     (
         "escalation accepted",
@@ -160,6 +175,41 @@ CASES: list[tuple[str, RiskRow | None, RiskRow | None, MovementKind, frozenset[M
         frozenset(),
     ),
     (
+        "proposed escalation has not changed hands",
+        risk(),
+        risk(escalation_level="executive", escalation_status="proposed"),
+        K.UNCHANGED,
+        frozenset(),
+    ),
+    (
+        "escalation without a status is not accepted",
+        risk(),
+        risk(escalation_level="task_force", escalation_status=""),
+        K.UNCHANGED,
+        frozenset(),
+    ),
+    (
+        "newer pending escalation after an accepted one is not a de-escalation",
+        risk(escalation_level="task_force", escalation_status="accepted"),
+        risk(escalation_level="executive", escalation_status="pending", accepted_escalation_level="task_force"),
+        K.UNCHANGED,
+        frozenset(),
+    ),
+    (
+        "the held level counts, not the open escalation's",
+        risk(accepted_escalation_level="department", escalation_level="task_force", escalation_status="pending"),
+        risk(accepted_escalation_level="task_force", escalation_level="task_force", escalation_status="accepted"),
+        K.UNCHANGED,
+        frozenset({F.ESCALATED}),
+    ),
+    (
+        "pending escalation accepted by the next cycle",
+        risk(escalation_level="task_force", escalation_status="pending"),
+        risk(escalation_level="task_force", escalation_status="accepted"),
+        K.UNCHANGED,
+        frozenset({F.ESCALATED}),
+    ),
+    (
         "de-escalated",
         risk(status="escalated", escalation_level="task_force", escalation_status="accepted"),
         risk(status="active", escalation_level="", escalation_status=""),
@@ -173,6 +223,30 @@ CASES: list[tuple[str, RiskRow | None, RiskRow | None, MovementKind, frozenset[M
         K.UNCHANGED,
         frozenset({F.DE_ESCALATED}),
     ),
+    ("moved to another unit", risk(), risk(unit_code="BDT"), K.UNCHANGED, frozenset({F.UNIT_CHANGED})),
+    (
+        "moved to another category and up",
+        risk(),
+        risk(likelihood=2, impact=3, category_code="OPS"),
+        K.INCREASED,
+        frozenset({F.CATEGORY_CHANGED, F.BAND_UP}),
+    ),
+    (
+        "moved unit and category",
+        risk(),
+        risk(unit_code="BDT", category_code="OPS"),
+        K.UNCHANGED,
+        frozenset({F.UNIT_CHANGED, F.CATEGORY_CHANGED}),
+    ),
+    ("reopened", risk(status="closed"), risk(), K.REOPENED, frozenset()),
+    (
+        "reopened higher than when it closed",
+        risk(status="realised", zone=W),
+        risk(likelihood=3, impact=3, zone=A),
+        K.REOPENED,
+        frozenset({F.ENTERED_ABOVE_APPETITE, F.BAND_UP}),
+    ),
+    ("reopened after a merge", risk(status="merged"), risk(status="escalated"), K.REOPENED, frozenset({F.ESCALATED})),
 ]
 
 
@@ -268,8 +342,17 @@ def test_unknown_band_name_falls_back_to_the_score(scales: Scales) -> None:
 def test_escalation_rank_follows_the_ladder() -> None:
     assert escalation_rank(risk()) == 0
     assert escalation_rank(risk(escalation_level="Task force", escalation_status="accepted")) == 2
-    assert escalation_rank(risk(escalation_level="governing-body")) == 4
+    assert escalation_rank(risk(escalation_level="governing-body", escalation_status="Accepted")) == 4
+    assert escalation_rank(risk(escalation_level="governing-body")) == 0
+    assert escalation_rank(risk(accepted_escalation_level="governing_body")) == 4
+    assert escalation_rank(risk(accepted_escalation_level="Executive", escalation_level="owner")) == 3
     assert escalation_rank(risk(escalation_level="executive", escalation_status="rejected")) == 0
+    assert escalation_rank(risk(escalation_level="executive", escalation_status="proposed")) == 0
+    assert escalation_rank(risk(escalation_level="executive", escalation_status="pending")) == 0
+    assert escalation_rank(risk(escalation_level="ceo", escalation_status="accepted")) == 0
+    assert escalation_rank(risk(status="escalated")) == 1
+    assert escalation_rank(risk(status="escalated", accepted_escalation_level="owner")) == 1
+    assert escalation_rank(risk(status="escalated", accepted_escalation_level="executive")) == 3
 
 
 def test_summarise_counts_every_kind_and_flag(scales: Scales) -> None:
@@ -289,7 +372,7 @@ def test_summarise_counts_every_kind_and_flag(scales: Scales) -> None:
     )
     summary = summarise(compare(before, after, scales))
     assert summary.total == 6
-    assert summary.by_kind == {K.NEW: 2, K.CLOSED: 1, K.INCREASED: 1, K.DECREASED: 1, K.UNCHANGED: 1}
+    assert summary.by_kind == {K.NEW: 2, K.REOPENED: 0, K.CLOSED: 1, K.INCREASED: 1, K.DECREASED: 1, K.UNCHANGED: 1}
     assert summary.count(F.BAND_UP) == 1
     assert summary.count(F.BAND_DOWN) == 1
     assert summary.count(F.BECAME_OUTSIDE_TOLERANCE) == 1
@@ -314,6 +397,7 @@ def test_summarise_of_nothing_is_all_zeros() -> None:
         (K.UNCHANGED, "►", "→"),
         (K.NEW, "★", "NEW"),
         (K.CLOSED, "■", "CLOSED"),
+        (K.REOPENED, "↺", "REOPENED"),
     ],
 )
 def test_trend_glyphs(kind: MovementKind, glyph: str, text: str) -> None:
@@ -324,3 +408,30 @@ def test_trend_glyphs(kind: MovementKind, glyph: str, text: str) -> None:
 def test_labels_read_as_words() -> None:
     assert K.INCREASED.label == "Increased"
     assert F.ENTERED_ABOVE_APPETITE.label == "Entered above appetite"
+    assert F.NO_LONGER_EVALUATED.label == "No longer evaluated"
+    assert F.UNIT_CHANGED.label == "Unit changed"
+    assert K.REOPENED.label == "Reopened"
+
+
+def test_ties_are_in_natural_order_like_the_heatmap(scales: Scales) -> None:
+    before = snapshot(risk("R-10"), risk("R-9"), risk("r-1"), code="2026-Q1")
+    after = snapshot(
+        risk("R-10", likelihood=3, impact=3),
+        risk("R-2", likelihood=3, impact=3),
+        risk("R-1", likelihood=3, impact=3),
+        risk("R-100", likelihood=4, impact=4),
+    )
+    refs = [r.ref for r in compare(before, after, scales)]
+    assert refs == ["R-100", "R-1", "R-2", "R-10", "r-1", "R-9"]
+
+
+def test_reopened_compares_with_the_rating_before_closing(scales: Scales) -> None:
+    row = one(risk(likelihood=2, impact=2, status="closed", zone=W), risk(likelihood=4, impact=4, zone=OUT), scales)
+    assert row.kind is K.REOPENED
+    assert (row.previous_score, row.previous_zone, row.current_score, row.delta) == (4, W, 16, 12)
+    assert row.closed_reason == ""
+
+
+def test_closed_in_both_cycles_and_missing_later_is_not_movement(scales: Scales) -> None:
+    before = snapshot(risk("GONE-LONG-AGO", status="merged"), code="2026-Q1")
+    assert compare(before, snapshot(), scales) == []

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from riskreg import audit, policy
 from riskreg.appetite import Zone, judge
+from riskreg.escalation import Proposal, RiskFacts, proposed_trigger
 from riskreg.models import (
     Action,
     ActionStatus,
@@ -414,39 +415,79 @@ def _apply_current(risk: Risk, assessment: Assessment, scales: Scales) -> None:
     risk.next_review_due = assessment.assessed_on + timedelta(days=scales.band(assessment.residual_score).review_days)
 
 
-def escalation_trigger(assessment: Assessment, scales: Scales) -> tuple[EscalationTrigger, EscalationLevel] | None:
-    """The automatic escalation an assessment calls for (domain.md (d)), strongest first."""
-    if assessment.zone != Zone.OUTSIDE_TOLERANCE:
+def escalation_trigger(
+    assessment: Assessment, scales: Scales, *, risk: Risk | None = None, unit_count: int = 1
+) -> tuple[EscalationTrigger, EscalationLevel] | None:
+    """The automatic escalation an assessment calls for (domain.md (d)), strongest first.
+
+    Without `risk`, only the assessment's own figures count (no cross-cutting test).
+    """
+    found = _proposal(assessment, scales, risk, unit_count)
+    if found is None:
         return None
-    if scales.band(assessment.residual_score).critical:
-        return EscalationTrigger.CRITICAL_BAND, EscalationLevel.EXECUTIVE
-    if assessment.zero_tolerance:
-        return EscalationTrigger.ZERO_TOLERANCE_BREACH, EscalationLevel.EXECUTIVE
-    return EscalationTrigger.OUTSIDE_TOLERANCE, EscalationLevel.TASK_FORCE
+    return EscalationTrigger(found.trigger), EscalationLevel(found.to_level)
+
+
+def _proposal(assessment: Assessment, scales: Scales, risk: Risk | None, unit_count: int) -> Proposal | None:
+    facts = RiskFacts(
+        zone=assessment.zone,
+        residual_score=assessment.residual_score,
+        residual_impact=assessment.residual_impact or 0,
+        velocity=assessment.velocity,
+        zero_tolerance=bool(assessment.zero_tolerance),
+        opportunity=risk is not None and risk.nature == Nature.OPPORTUNITY,
+        corporate=risk is not None and risk.level == RiskLevel.CORPORATE,
+        category_code=risk.category.code if risk is not None else "",
+        unit_count=unit_count,
+    )
+    return proposed_trigger(facts, scales)
+
+
+def units_involved(session: Session, risk: Risk) -> int:
+    """The registering unit and every unit that owns one of the risk's open actions (cross-cutting test)."""
+    owners = session.scalars(
+        select(Action.org_unit_id).where(
+            Action.risk_id == risk.id, Action.status.in_([s for s in ActionStatus if s.is_open])
+        )
+    )
+    return len({risk.org_unit_id, *owners})
 
 
 def propose_escalation(
     session: Session, actor: audit.Actor, risk: Risk, assessment: Assessment, scales: Scales
 ) -> Escalation | None:
-    """Propose an escalation for a risk outside tolerance unless one is already open."""
-    found = escalation_trigger(assessment, scales)
-    if found is None or risk.id is None:
+    """Propose the escalation an assessment calls for unless the risk already has one open."""
+    if risk.id is None:
         return None
-    trigger, to_level = found
+    found = _proposal(assessment, scales, risk, units_involved(session, risk))
+    if found is None:
+        return None
+    trigger, to_level = EscalationTrigger(found.trigger), EscalationLevel(found.to_level)
     open_statuses = (EscalationStatus.PROPOSED, EscalationStatus.PENDING, EscalationStatus.ACCEPTED)
     existing = session.scalars(
         select(Escalation).where(Escalation.risk_id == risk.id, Escalation.status.in_(open_statuses))
     ).first()
     if existing is not None:
         return None
+    if assessment.zone == Zone.OUTSIDE_TOLERANCE:
+        limit = (
+            "no category appetite"
+            if assessment.tolerance_max is None
+            else f"tolerance maximum {assessment.tolerance_max}"
+        )
+        reason = (
+            f"Residual {assessment.residual_score} ({assessment.residual_band}) is outside tolerance "
+            f"({limit}) under statement {assessment.statement_version or 'none'}."
+        )
+    else:
+        reason = found.reason
     escalation = Escalation(
         risk_id=risk.id,
         from_level=EscalationLevel.OWNER,
         to_level=to_level,
         trigger=trigger,
         status=EscalationStatus.PROPOSED,
-        reason=f"Residual {assessment.residual_score} ({assessment.residual_band}) is outside tolerance "
-        f"(tolerance maximum {assessment.tolerance_max}) under statement {assessment.statement_version}.",
+        reason=reason,
         raised_by_id=actor.user_id,
         raised_on=assessment.assessed_on,
     )

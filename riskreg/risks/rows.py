@@ -98,6 +98,7 @@ def live_rows(
     controls = _controls_by_risk(session, risk_ids)
     acceptances = _acceptances_by_risk(session, risk_ids, as_at)
     escalations = _escalations_by_risk(session, risk_ids)
+    held = _held_levels_by_risk(session, risk_ids)
     result = []
     total = len(records)
     for index, r in enumerate(records, start=1):
@@ -149,6 +150,7 @@ def live_rows(
             acceptance_level=acceptance[1] if acceptance else "",
             escalation_level=escalation[0] if escalation else "",
             escalation_status=escalation[1] if escalation else "",
+            accepted_escalation_level=held.get(r.id, ""),
             actions=tuple(actions.get(r.id, ())),
         )
         result.append((r.id, r.assessment_id, row))
@@ -265,4 +267,18 @@ def _escalations_by_risk(session: Session, risk_ids: list[int]) -> dict[int, tup
         )
         for risk_id, to_level, status in session.execute(query):
             result[risk_id] = (to_level.value, status.value)
+    return result
+
+
+def _held_levels_by_risk(session: Session, risk_ids: list[int]) -> dict[int, str]:
+    """The level holding each escalated risk: its accepted escalation's to-level (the latest, if several)."""
+    result: dict[int, str] = {}
+    for chunk in _chunks(risk_ids):
+        query = (
+            select(Escalation.risk_id, Escalation.to_level)
+            .where(Escalation.risk_id.in_(chunk), Escalation.status == EscalationStatus.ACCEPTED)
+            .order_by(Escalation.id)
+        )
+        for risk_id, to_level in session.execute(query):
+            result[risk_id] = to_level.value
     return result

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from riskreg import audit, policy
 from riskreg.appetite import Zone
+from riskreg.escalation import REPUTATIONAL, cross_cutting_reason
 from riskreg.models import (
     AcceptanceStatus,
     Action,
@@ -28,6 +29,8 @@ from riskreg.models import (
     ReviewCycle,
     Risk,
     RiskAcceptance,
+    RiskCategory,
+    RiskLevel,
     SnapshotEntry,
 )
 from riskreg.scoring import Scales
@@ -43,7 +46,9 @@ def escalation_candidates(
 
     PERSISTENT_ABOVE_APPETITE: above appetite in both of the last two closed cycles' snapshots, with no
     active acceptance now (and not back within appetite since). OVERDUE_ACTIONS: a risk in the two highest
-    bands with an open action more than 90 days past due. A risk with an open escalation gets no other.
+    bands with an open action more than 90 days past due. CROSS_CUTTING: open actions owned by another unit,
+    or a reputational risk at corporate level; proposed once per risk (a dismissed proposal is not repeated).
+    A risk with an open escalation gets no other.
     """
     as_at = as_at or date.today()
     scales = scales or policy.current_scales(session)
@@ -61,6 +66,8 @@ def escalation_candidates(
                 f"A treatment action is {days} days overdue on a High or Critical risk.",
             ),
         )
+    for risk_id, reason in _cross_cutting(session).items():
+        proposals.setdefault(risk_id, (EscalationTrigger.CROSS_CUTTING, reason))
     if not proposals:
         return []
     ids = sorted(proposals)
@@ -152,3 +159,35 @@ def _overdue_high_risks(session: Session, as_at: date, scales: Scales) -> dict[i
         .group_by(Action.risk_id)
     ).all()
     return {risk_id: (as_at - earliest).days for risk_id, earliest in rows}
+
+
+def _cross_cutting(session: Session) -> dict[int, str]:
+    """Live risks that are cross-cutting now and were never proposed as such before: id -> reason."""
+    live = (Risk.deleted_at.is_(None), Risk.status.in_(OPEN_RISK_STATUSES))
+    proposed_before = select(Escalation.risk_id).where(Escalation.trigger == EscalationTrigger.CROSS_CUTTING)
+    open_units = (
+        select(Action.risk_id, Action.org_unit_id)
+        .join(Risk, Risk.id == Action.risk_id)
+        .where(*live, Action.status.in_([s for s in ActionStatus if s.is_open]), Action.org_unit_id != Risk.org_unit_id)
+        .distinct()
+        .subquery()
+    )
+    counted = session.execute(select(open_units.c.risk_id, func.count()).group_by(open_units.c.risk_id)).all()
+    other_units = {risk_id: count for risk_id, count in counted}
+    corporate_reputational = set(
+        session.scalars(
+            select(Risk.id)
+            .join(RiskCategory, RiskCategory.id == Risk.category_id)
+            .where(*live, Risk.level == RiskLevel.CORPORATE, RiskCategory.code == REPUTATIONAL)
+        )
+    )
+    already = set(session.scalars(proposed_before))
+    found = {}
+    for risk_id in sorted((set(other_units) | corporate_reputational) - already):
+        corporate = risk_id in corporate_reputational
+        reason = cross_cutting_reason(
+            1 + other_units.get(risk_id, 0), corporate=corporate, category_code=REPUTATIONAL if corporate else ""
+        )
+        if reason:
+            found[risk_id] = reason
+    return found

@@ -39,7 +39,10 @@ ZONE_MEANINGS: Mapping[str, str] = {
         "Above appetite but within tolerance: a dated treatment plan or a time-limited acceptance."
     ),
     Zone.OUTSIDE_TOLERANCE.value: "Outside tolerance (or Critical): escalated to the task force or the executive.",
-    Zone.NOT_EVALUATED.value: "Opportunities, and risks whose category has no appetite in the statement.",
+    Zone.NOT_EVALUATED.value: (
+        "Opportunities, and risks whose category has no appetite in the statement (a Critical one is still "
+        "outside tolerance)."
+    ),
 }
 
 
@@ -163,7 +166,8 @@ def data_notes(
         ("Selection", fill_template(layout.audiences[inputs.audience].description, values)),
         (
             "Order",
-            "Risks by residual score (highest first), then reference; actions by the risk's band, then due date.",
+            "Risks by residual score (highest first), then reference in natural order (R-2 before R-10); "
+            "actions by the risk's band, then due date.",
         ),
         ("Movement", f"Residual scores compared with {values['previous_cycle']}."),
     ]

@@ -181,6 +181,7 @@ def summary_sheet(
             yield Row([("Movement", header), ("Meaning", header), ("Risks", header)], height=18)
             for kind in (
                 MovementKind.NEW,
+                MovementKind.REOPENED,
                 MovementKind.INCREASED,
                 MovementKind.DECREASED,
                 MovementKind.UNCHANGED,
@@ -212,6 +213,7 @@ def summary_sheet(
 
 _MOVE_MEANINGS = {
     MovementKind.NEW: "Not in the previous cycle",
+    MovementKind.REOPENED: "Closed in the previous cycle, open again",
     MovementKind.INCREASED: "Residual score higher than in the previous cycle",
     MovementKind.DECREASED: "Residual score lower than in the previous cycle",
     MovementKind.UNCHANGED: "Same residual score",

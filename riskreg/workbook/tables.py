@@ -35,6 +35,7 @@ HEADER_ROW = 4  # title, subtitle, note, then the table
 _MOVE_ORDER = {
     MovementKind.INCREASED: 0,
     MovementKind.NEW: 1,
+    MovementKind.REOPENED: 1,
     MovementKind.DECREASED: 2,
     MovementKind.CLOSED: 3,
     MovementKind.UNCHANGED: 4,
