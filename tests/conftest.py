@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import settings
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -22,6 +23,10 @@ from riskreg import create_app
 from riskreg.audit import SYSTEM
 
 PG_URL = os.environ.get("RISKREG_TEST_DATABASE_URL", "")
+
+# `make mutation` runs the pure-core tests with this profile: the same examples on every run, so that a mutant's
+# verdict does not depend on the luck of the draw (and no example database is shared between mutants).
+settings.register_profile("mutation", derandomize=True, database=None)
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery staple"
 
