@@ -64,8 +64,24 @@ DESCRIPTIONS: dict[Decision, str] = {
 _LEVEL_NAMES = {EscalationLevel.EXECUTIVE: "the executive", EscalationLevel.GOVERNING_BODY: "the Council"}
 
 
+# The operations' field names, as the decision form calls them.
+_FORM_FIELDS = {
+    "valid_until": "accept_until",
+    "conditions": "accept_conditions",
+    "justification": "comment",
+    "survivor": "merge_into",
+}
+
+
 class DecisionRefusedError(ValueError):
-    """The decision's effect breaks a rule: the decision is not recorded; the message says why."""
+    """The decision's effect breaks a rule: the decision is not recorded; the message says why.
+
+    `field` names the decision form's field the rule is about (merge_into, accept_until, ...), or "".
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,10 @@ def apply(
     """Carry out `decision` on `risk` (no commit) and return the effect text for the minutes."""
     try:
         return _apply(session, actor, cycle, risk, decision, data)
-    except (RuleViolation, responses.NotAllowedError) as exc:
+    except RuleViolation as exc:
+        field = _FORM_FIELDS.get(exc.field, exc.field)
+        raise DecisionRefusedError(f"{decision.decision.label} refused: {exc}", field) from None
+    except responses.NotAllowedError as exc:
         raise DecisionRefusedError(f"{decision.decision.label} refused: {exc}") from None
     except StaleEdit:
         raise DecisionRefusedError(f"{risk.ref} was changed meanwhile; reload the page and decide again.") from None

@@ -36,6 +36,14 @@ class CycleError(ValueError):
     """A cycle change that breaks the review rules; the message is shown to the person."""
 
 
+class DecisionRefused(CycleError):  # noqa: N818 - reads as what happened to the decision
+    """A decision whose effect is refused; `field` is the decision form's field the reason is about, or ""."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class CycleInput:
     code: str
@@ -267,7 +275,7 @@ def record_decision(
         decision.effect = effects.apply(session, actor, cycle, risk, decision, data.effect)
     except effects.DecisionRefusedError as exc:
         session.rollback()
-        raise CycleError(str(exc)) from None
+        raise DecisionRefused(str(exc), exc.field) from None
     session.flush()
     # Filed under the risk, so the decision shows in the risk's own audit trail.
     audit.record(

@@ -296,3 +296,39 @@ class VersionForm(FlaskForm):
 class DeleteForm(FlaskForm):
     reason = _text("Why is this risk deleted?", description="Kept in the audit trail. The risk can be restored.")
     version = _version()
+
+
+# --------------------------------------------------------------------------- lifecycle (riskreg/risks/lifecycle.py)
+
+
+class ReasonForm(FlaskForm):
+    """Close or reopen a risk: the reason, kept on the risk and in its lifecycle."""
+
+    reason = _text("Reason", description="Kept with the risk and in its audit trail.")
+    version = _version()
+
+
+class RealiseForm(FlaskForm):
+    occurred_on = DateField(
+        "When did it happen?", validators=[InputRequired(message="Give the date."), within_years, not_in_future]
+    )
+    what_happened = _text("What happened")
+    impact = _text("Impact", description="The consequences as they turned out: cost, delay, harm, reputation.")
+    follow_up = _text("Follow-up needed", description="Recovery, lessons, new risks to register — or 'none'.")
+    version = _version()
+
+
+class MergeForm(FlaskForm):
+    survivor = _line(
+        "Merge into (reference)",
+        limit=40,
+        description="The reference of the risk that carries on, e.g. FRMD-2026-004. It must be open.",
+    )
+    reason = _text("Reason", description="Why the two risks are one.")
+    version = _version()
+
+
+class AnswerForm(FlaskForm):
+    """The owner answers a task force request (riskreg/risks/owner_requests.py) without reassessing."""
+
+    answer = _text("Your answer to the task force")
