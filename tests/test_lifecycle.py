@@ -20,7 +20,6 @@ from riskreg.models import (
     LifecycleKind,
     OrgUnit,
     Risk,
-    RiskLifecycleEvent,
     RiskStatus,
     Role,
 )
@@ -167,7 +166,8 @@ def test_focal_point_closes_and_reopens_from_the_risk_page(ctx: None, client: Fl
     done = client.post(f"/risks/{risk.ref}/close", data={"version": risk.version, "reason": "Programme ended."})
     assert done.status_code == 303
     page = client.get(f"/risks/{risk.ref}").get_data(as_text=True)
-    assert "This risk is closed" in page and "Programme ended." in page
+    assert "This risk is closed" in page
+    assert "Programme ended." in page
     listed = client.get("/risks?status=closed").get_data(as_text=True)
     assert risk.ref in listed
     assert risk.ref not in client.get("/risks?status=open").get_data(as_text=True)
@@ -210,15 +210,19 @@ def test_merge_keeps_every_record_reachable_and_the_old_reference_redirects(ctx:
     form = {"version": merged.version, "survivor": survivor.ref, "reason": "Same exposure"}
     assert client.post(f"/risks/{merged.ref}/merge", data=form).status_code == 303
     redirect = client.get(f"/risks/{merged.ref}")
-    assert redirect.status_code == 302 and redirect.headers["Location"].endswith(f"/risks/{survivor.ref}")
+    assert redirect.status_code == 302
+    assert redirect.headers["Location"].endswith(f"/risks/{survivor.ref}")
     page = client.get(f"/risks/{survivor.ref}").get_data(as_text=True)
     for text in ("Risks merged into this one", merged.ref, "Dual signature on payments", action.ref, "Chase arrears"):
         assert text in page
     history = client.get(f"/risks/{merged.ref}/history").get_data(as_text=True)
-    assert "merged into" in history and action.ref in history
+    assert "merged into" in history
+    assert action.ref in history
     # Every record still belongs to the merged risk, untouched.
     assert db.session.get(Risk, merged.id) is not None
-    assert len(merged.assessments) == 1 and len(merged.controls) == 1 and len(merged.actions) == 1
+    assert len(merged.assessments) == 1
+    assert len(merged.controls) == 1
+    assert len(merged.actions) == 1
 
 
 # --------------------------------------------------------------------------- movement and the workbook
