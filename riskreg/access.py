@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     RISK_READ = "risk.read"  # read risks in scope
     RISK_WRITE = "risk.write"  # create and edit risks, assessments, controls, actions in scope
     RISK_RESTORE = "risk.restore"  # restore deleted risks
+    RISK_LIFECYCLE = "risk.lifecycle"  # close, realise, merge, reopen risks in scope (riskreg/risks/lifecycle.py)
     REVIEW_READ = "review.read"  # heatmap, agenda, minutes
     REVIEW_DECIDE = "review.decide"  # record task force decisions, accept escalations at task force level
     CYCLE_MANAGE = "cycle.manage"  # open, move and close review cycles
@@ -53,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             *_READ_ALL,
             Permission.RISK_WRITE,
             Permission.RISK_RESTORE,
+            Permission.RISK_LIFECYCLE,
             Permission.CYCLE_MANAGE,
             Permission.APPETITE_DRAFT,
             Permission.EXPORT_COUNCIL,
@@ -61,13 +63,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RISK_ACCEPT,
         }
     ),
-    Role.TASKFORCE: frozenset({*_READ_ALL, Permission.REVIEW_DECIDE, Permission.ESCALATE, Permission.RISK_ACCEPT}),
+    Role.TASKFORCE: frozenset(
+        {*_READ_ALL, Permission.REVIEW_DECIDE, Permission.ESCALATE, Permission.RISK_ACCEPT, Permission.RISK_LIFECYCLE}
+    ),
     Role.SECRETARIAT: frozenset({*_READ_ALL, Permission.EXPORT_COUNCIL}),
     Role.FOCAL_POINT: frozenset(
         {
             Permission.SESSION,
             Permission.RISK_READ,
             Permission.RISK_WRITE,
+            Permission.RISK_LIFECYCLE,
             Permission.APPETITE_READ,
             Permission.IMPORT_REGISTER,
             Permission.ESCALATE,

@@ -42,6 +42,7 @@ from riskreg.models import (
     ExportRun,
     ImportRun,
     OrgUnit,
+    OwnerRequest,
     RiskAcceptance,
     RiskCategory,
     RiskStatus,
@@ -124,6 +125,7 @@ URL_VALUES: dict[str, str] = {
     "escalation_id": "escalation_id",
     "acceptance_id": "acceptance_id",
     "decision_id": "decision_id",
+    "request_id": "request_id",
     "import_id": "import_id",
     "import_run_id": "import_id",
     "run_id": "import_id",
@@ -178,6 +180,7 @@ UNIT_SCOPED_KEYS = frozenset(
         "escalation_id",
         "acceptance_id",
         "decision_id",
+        "request_id",
         "import_id",
         "unit_code",
         "unit_id",
@@ -347,7 +350,16 @@ def _seed_unit(side: str, unit: OrgUnit, actor_user: User, closed_cycle_id: int)
         summary=m("importsummary"),
         applied_by_id=actor_user.id,
     )
-    db.session.add_all([escalation, acceptance, decision, run])
+    request = OwnerRequest(
+        risk_id=risk.id,
+        kind=Decision.RATING_CHALLENGED.value,
+        comment=m("ownerrequest"),
+        raised_on=today,
+        raised_by_id=actor_user.id,
+        cleared_how="",
+        answer="",
+    )
+    db.session.add_all([escalation, acceptance, decision, run, request])
     db.session.commit()
     return {
         "risk_ref": risk.ref,
@@ -359,6 +371,7 @@ def _seed_unit(side: str, unit: OrgUnit, actor_user: User, closed_cycle_id: int)
         "escalation_id": escalation.id,
         "acceptance_id": acceptance.id,
         "decision_id": decision.id,
+        "request_id": request.id,
         "import_id": run.id,
         "unit_code": unit.code,
         "unit_id": unit.id,

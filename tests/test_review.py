@@ -278,10 +278,10 @@ def test_image_url_with_a_wrong_hash_redirects_and_bad_params_are_404(closed: Re
 def test_decision_is_recorded_audited_and_shows_on_the_minutes(closed: Register, client: FlaskClient) -> None:
     signed_in(client, Role.TASKFORCE)
     ref = closed.refs["critical"]
-    form = {"decision": "escalate", "comment": "To the executive", "minute_ref": "TF-2/7", "decided_on": "2026-06-20"}
+    form = {"decision": "return_to_owner", "comment": "Redo", "minute_ref": "TF-2/7", "decided_on": "2026-06-20"}
     assert client.post(f"/review/cycles/2026-Q2/decide/{ref}", data=form).status_code == 302
     minutes = client.get("/review/cycles/2026-Q2/minutes").get_data(as_text=True)
-    for expected in (ref, "To the executive", "TF-2/7", "Escalate"):
+    for expected in (ref, "Redo", "TF-2/7", "Return to owner", "Sent to the risk owner"):
         assert expected in minutes
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "decide")).one()
     assert (event.entity, event.entity_id) == ("risk", ref)

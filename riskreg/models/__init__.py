@@ -1,6 +1,7 @@
 """SQLAlchemy 2.0 typed models, one module per aggregate; import them from here."""
 
 from riskreg.models.base import Base, utcnow
+from riskreg.models.lifecycle import AssessmentValidation, LifecycleKind, OwnerRequest, RiskLifecycleEvent
 from riskreg.models.org import OrgUnit, RiskCategory, Role, UnitKind, User
 from riskreg.models.policy import AppetiteStatement, CategoryAppetite, Methodology, RatingBand, StatementStatus
 from riskreg.models.records import AuditEvent, ExportRun, ImportRun
@@ -39,6 +40,7 @@ __all__ = [
     "ActionStatus",
     "AppetiteStatement",
     "Assessment",
+    "AssessmentValidation",
     "AuditEvent",
     "Base",
     "CategoryAppetite",
@@ -54,15 +56,18 @@ __all__ = [
     "EscalationTrigger",
     "ExportRun",
     "ImportRun",
+    "LifecycleKind",
     "Methodology",
     "Nature",
     "OrgUnit",
+    "OwnerRequest",
     "RatingBand",
     "ReviewCycle",
     "Risk",
     "RiskAcceptance",
     "RiskCategory",
     "RiskLevel",
+    "RiskLifecycleEvent",
     "RiskStatus",
     "Role",
     "SnapshotEntry",

@@ -98,7 +98,10 @@ class Decision(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return _DECISION_LABELS.get(self.value, self.value.replace("_", " ").capitalize())
+
+
+_DECISION_LABELS = {"de_escalate": "De-escalate", "accept_above_appetite": "Accept above appetite"}
 
 
 class TaskForceDecision(Base):
@@ -110,6 +113,8 @@ class TaskForceDecision(Base):
     decision: Mapped[Decision] = mapped_column(enum_column(Decision, 30))
     comment: Mapped[str] = mapped_column(Text, default="")
     minute_ref: Mapped[str] = mapped_column(String(60), default="")
+    # What the decision did, written with it in the same transaction, so the minutes never change afterwards.
+    effect: Mapped[str] = mapped_column(Text, default="", server_default="")
     decided_on: Mapped[date]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

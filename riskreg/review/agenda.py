@@ -56,6 +56,7 @@ class DecisionEntry:
     minute_ref: str
     decided_on: date
     decided_by: str
+    effect: str = ""  # what the decision did, stored with it (empty for decisions minuted before effects)
 
 
 # --------------------------------------------------------------------------- movement and agenda
@@ -290,6 +291,7 @@ def decisions(session: Session, cycle: ReviewCycle, risk_ref: str | None = None)
             minute_ref=d.minute_ref,
             decided_on=d.decided_on,
             decided_by=user_title or user_name or "system",
+            effect=d.effect,
         )
         for d, ref, title, unit, user_title, user_name in session.execute(query)
     ]

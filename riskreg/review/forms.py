@@ -112,3 +112,19 @@ class DecisionForm(FlaskForm):
         validators=[Optional(), Length(max=MINUTE_REF_MAX), no_control_chars, single_line],
     )
     decided_on = DateField("Decided on", default=date.today, validators=[DataRequired()])
+    # Only some decisions read these; the operation says when one it needs is missing.
+    merge_into = StringField(
+        "Merge into (reference)",
+        description="Merge only: the reference of the risk that carries on, e.g. FRMD-2026-004.",
+        validators=[Optional(), Length(max=40), no_control_chars, single_line],
+    )
+    accept_until = DateField(
+        "Acceptance ends on",
+        description="Accept above appetite only: at most 12 months after the decision.",
+        validators=[Optional()],
+    )
+    accept_conditions = TextAreaField(
+        "Acceptance conditions",
+        description="Accept above appetite only: monitoring, limits, what triggers a new review.",
+        validators=[Optional(), Length(max=COMMENT_MAX), no_control_chars],
+    )

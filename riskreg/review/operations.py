@@ -27,12 +27,21 @@ from riskreg.models import (
     TaskForceDecision,
     utcnow,
 )
+from riskreg.review import effects
 from riskreg.risks.rows import live_rows
 from riskreg.snapshot import Snapshot, row_from_json, row_to_json
 
 
 class CycleError(ValueError):
     """A cycle change that breaks the review rules; the message is shown to the person."""
+
+
+class DecisionRefused(CycleError):  # noqa: N818 - reads as what happened to the decision
+    """A decision whose effect is refused; `field` is the decision form's field the reason is about, or ""."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,7 @@ class DecisionInput:
     comment: str = ""
     minute_ref: str = ""
     decided_on: date | None = None  # default: today
+    effect: effects.EffectInput = effects.EffectInput()  # what merge and acceptance need
 
 
 # Decisions that change nothing need no explanation; every other one is minuted with its reason.
@@ -231,7 +241,11 @@ MINUTE_REF_MAX = 60
 def record_decision(
     session: Session, actor: audit.Actor, cycle: ReviewCycle, risk: Risk, data: DecisionInput
 ) -> TaskForceDecision:
-    """Minute a task force decision on a risk of the cycle. Decisions are never edited: a correction is a new one."""
+    """Minute a task force decision on a risk of the cycle and apply its effect, in one transaction.
+
+    Decisions are never edited: a correction is a new one. A refused effect refuses the decision: nothing is
+    written, and the `CycleError` says why.
+    """
     comment, minute_ref = data.comment.strip(), data.minute_ref.strip()
     decided_on = data.decided_on or date.today()
     if cycle.status == CycleStatus.PLANNED:
@@ -257,6 +271,12 @@ def record_decision(
     )
     session.add(decision)
     session.flush()
+    try:
+        decision.effect = effects.apply(session, actor, cycle, risk, decision, data.effect)
+    except effects.DecisionRefusedError as exc:
+        session.rollback()
+        raise DecisionRefused(str(exc), exc.field) from None
+    session.flush()
     # Filed under the risk, so the decision shows in the risk's own audit trail.
     audit.record(
         session,
@@ -264,8 +284,14 @@ def record_decision(
         "decide",
         "risk",
         risk.ref,
-        f"task force decision in {cycle.code}: {data.decision.label}",
-        {"cycle": cycle.code, "decision": data.decision.value, "comment": comment, "minute_ref": minute_ref},
+        f"task force decision in {cycle.code}: {data.decision.label} — {decision.effect}",
+        {
+            "cycle": cycle.code,
+            "decision": data.decision.value,
+            "comment": comment,
+            "minute_ref": minute_ref,
+            "effect": decision.effect,
+        },
     )
     session.commit()
     return decision

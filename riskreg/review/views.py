@@ -29,7 +29,7 @@ from riskreg.models import (
     TaskForceDecision,
     User,
 )
-from riskreg.review import agenda, bp, heatcache, operations, queries
+from riskreg.review import agenda, bp, effects, heatcache, operations, queries
 from riskreg.review.forms import (
     CellForm,
     CycleForm,
@@ -413,15 +413,24 @@ def decide(code: str, ref: str) -> BaseResponse | str:
             comment=form.comment.data or "",
             minute_ref=form.minute_ref.data or "",
             decided_on=form.decided_on.data,
+            effect=effects.EffectInput(
+                merge_into=form.merge_into.data or "",
+                accept_until=form.accept_until.data,
+                accept_conditions=form.accept_conditions.data or "",
+            ),
         )
         try:
-            operations.record_decision(db_session(), current_actor(), found, risk, data)
+            recorded = operations.record_decision(db_session(), current_actor(), found, risk, data)
         except operations.CycleError as exc:
             db_session().rollback()
-            target = form.decided_on if "date" in str(exc) else form.comment
+            target = form.decided_on if "decision date" in str(exc) else form.comment
+            field = exc.field if isinstance(exc, operations.DecisionRefused) else ""
+            named = getattr(form, field, None) if field and field != "decision" else None
+            if named is not None and hasattr(named, "errors"):
+                target = named
             target.errors = [str(exc)]
         else:
-            flash(f"Decision on {risk.ref} recorded: {data.decision.label}.", "success")
+            flash(f"Decision on {risk.ref} recorded: {data.decision.label}. {recorded.effect}.", "success")
             return redirect(_back_to_review(found.code))
     return render_template(
         "review/decide.html",
@@ -431,6 +440,7 @@ def decide(code: str, ref: str) -> BaseResponse | str:
         form=form,
         earlier=agenda.decisions(db_session(), found, risk.ref),
         back=_back_to_review(found.code),
+        effects=[(d.value, d.label, effects.DESCRIPTIONS[d]) for d in Decision],
     )
 
 

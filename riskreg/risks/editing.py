@@ -117,6 +117,7 @@ def edit(ref: str) -> Page:
     risk = lookup.editable_risk(ref)
     scales = lookup.scales()
     form = forms.EditRiskForm(obj=risk if request.method == "GET" else None)
+    form.earliest_target = risk.identified_on
     set_risk_choices(form, scales)
     if form.validate_on_submit():
         page = save_or_conflict(

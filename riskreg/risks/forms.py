@@ -117,6 +117,15 @@ def not_in_future(form: Any, field: Any) -> None:
         raise ValidationError("This date cannot be in the future.")
 
 
+def title_length(form: Any, field: Any) -> None:
+    """Say how long the title is, rather than cutting it (a cut title ends mid-word)."""
+    if field.data and len(field.data) > TITLE_MAX:
+        raise ValidationError(
+            f"The title has {len(field.data)} characters; shorten it to {TITLE_MAX} at most "
+            "(the cause, event and consequence hold the detail)."
+        )
+
+
 def _invalid_choice(message: str) -> dict[str, Any]:
     # WTForms 3.3 takes this keyword; the published type stubs predate it.
     return {"invalid_choice_message": message}
@@ -162,7 +171,14 @@ class LevelField(RadioField):
 class RiskForm(FlaskForm):
     """The description of a risk (edit); the unit and reference are not here and never change."""
 
-    title = _line("Title", limit=TITLE_MAX, description=f"A short name for the risk, at most {TITLE_MAX} characters.")
+    title = StringField(
+        "Title",
+        description=f"A short name for the risk, at most {TITLE_MAX} characters; the detail goes below.",
+        filters=[strip_filter],
+        validators=[DataRequired(message="This is required."), title_length, no_control_chars, single_line],
+        # counter.js shows the count as the person types (riskreg/static/counter.js).
+        render_kw={"data-counter": str(TITLE_MAX)},
+    )
     cause = _text("Because…", description="The cause: what could bring the risk about.")
     event = _text("there is a risk that…", description="The event: what could happen.")
     consequence = _text("which would…", description="The consequence for the organisation's objectives.")
@@ -182,8 +198,21 @@ class RiskForm(FlaskForm):
     target_likelihood = SelectField("Target likelihood", coerce=optional_int)
     target_impact = SelectField("Target impact", coerce=optional_int)
     target_date = DateField("Target date", validators=[Optional(), within_years])
+    confirm_past_target = BooleanField("Keep this target date although it is in the past")
     is_confidential = BooleanField("Confidential (left out of the Council pack)")
     council_visible = BooleanField("Always show to the Council")
+
+    # Set by the view: today for a new risk, the identification date for an existing one.
+    earliest_target: date | None = None
+
+    def validate_target_date(self, field: DateField) -> None:
+        """A target date before the risk was identified is most likely a typing slip: warn, keep it if confirmed."""
+        earliest = self.earliest_target or date.today()
+        if field.data is not None and field.data < earliest and not self.confirm_past_target.data:
+            when = "today" if earliest == date.today() else f"the risk was identified ({earliest:%d %b %Y})"
+            raise ValidationError(
+                f"The target date {field.data:%d %b %Y} is before {when}. Check it, or tick the box below to keep it."
+            )
 
 
 class EditRiskForm(RiskForm):
@@ -280,6 +309,21 @@ class ActionForm(FlaskForm):
     comment = _text("Progress comment", required=False)
 
 
+class NewActionForm(ActionForm):
+    """A new action: one already past its due date is most likely a typing slip, kept only when confirmed."""
+
+    confirm_overdue = BooleanField("Keep this due date although the action is already overdue")
+
+    def validate_due_date(self, field: DateField) -> None:
+        due = self.revised_due_date.data or field.data
+        if due is not None and due < date.today() and not self.confirm_overdue.data:
+            days = (date.today() - due).days
+            raise ValidationError(
+                f"The action would be overdue by {days} day{'' if days == 1 else 's'} the moment it is added. "
+                "Check the date, or tick the box below to keep it."
+            )
+
+
 class EditActionForm(ActionForm):
     version = _version()
 
@@ -296,3 +340,39 @@ class VersionForm(FlaskForm):
 class DeleteForm(FlaskForm):
     reason = _text("Why is this risk deleted?", description="Kept in the audit trail. The risk can be restored.")
     version = _version()
+
+
+# --------------------------------------------------------------------------- lifecycle (riskreg/risks/lifecycle.py)
+
+
+class ReasonForm(FlaskForm):
+    """Close or reopen a risk: the reason, kept on the risk and in its lifecycle."""
+
+    reason = _text("Reason", description="Kept with the risk and in its audit trail.")
+    version = _version()
+
+
+class RealiseForm(FlaskForm):
+    occurred_on = DateField(
+        "When did it happen?", validators=[InputRequired(message="Give the date."), within_years, not_in_future]
+    )
+    what_happened = _text("What happened")
+    impact = _text("Impact", description="The consequences as they turned out: cost, delay, harm, reputation.")
+    follow_up = _text("Follow-up needed", description="Recovery, lessons, new risks to register — or 'none'.")
+    version = _version()
+
+
+class MergeForm(FlaskForm):
+    survivor = _line(
+        "Merge into (reference)",
+        limit=40,
+        description="The reference of the risk that carries on, e.g. FRMD-2026-004. It must be open.",
+    )
+    reason = _text("Reason", description="Why the two risks are one.")
+    version = _version()
+
+
+class AnswerForm(FlaskForm):
+    """The owner answers a task force request (riskreg/risks/owner_requests.py) without reassessing."""
+
+    answer = _text("Your answer to the task force")

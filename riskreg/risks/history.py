@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from riskreg.models import (
     Action,
     Assessment,
+    AssessmentValidation,
     AuditEvent,
     Control,
     Escalation,
+    ReviewCycle,
     Risk,
     RiskAcceptance,
     RiskCategory,
@@ -234,3 +236,18 @@ def _display(key: str, value: object, categories: dict[str, str] | None) -> str:
         return categories.get(str(value), str(value))
     text = str(value)
     return text if len(text) <= 300 else text[:299] + "…"
+
+
+def validated_assessments(session: Session, risk: Risk) -> dict[int, list[str]]:
+    """Assessment id -> the codes of the cycles whose task force validated it."""
+    query = (
+        select(AssessmentValidation.assessment_id, ReviewCycle.code)
+        .join(ReviewCycle, ReviewCycle.id == AssessmentValidation.review_cycle_id)
+        .join(Assessment, Assessment.id == AssessmentValidation.assessment_id)
+        .where(Assessment.risk_id == risk.id)
+        .order_by(AssessmentValidation.id)
+    )
+    result: dict[int, list[str]] = {}
+    for assessment_id, code in session.execute(query):
+        result.setdefault(assessment_id, []).append(code)
+    return result

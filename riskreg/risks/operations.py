@@ -38,6 +38,7 @@ from riskreg.models import (
     TrendReason,
     utcnow,
 )
+from riskreg.risks import owner_requests
 from riskreg.scoring import Scales
 
 
@@ -395,6 +396,8 @@ def record_assessment(
         },
     )
     propose_escalation(session, actor, risk, assessment, scales)
+    # A reassessment answers the task force's "rating challenged" / "return to owner".
+    owner_requests.clear_requests(session, actor, risk, "reassessed")
     if commit:
         session.commit()
     return assessment

@@ -135,7 +135,7 @@ def control_retire(ref: str, control_id: int) -> Page:
 @requires(Permission.RISK_WRITE)
 def action_new(ref: str) -> Page:
     risk = lookup.editable_risk(ref)
-    form = forms.ActionForm()
+    form = forms.NewActionForm()
     if form.validate_on_submit():
         page = save_or_conflict(
             form,

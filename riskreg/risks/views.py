@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, render_template, request
+from flask import current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from riskreg.access import Permission, has_permission, may_edit_risk, requires, sees_all_units
 from riskreg.appetite import Zone
 from riskreg.models import RiskStatus
-from riskreg.risks import bp, editing, history, lookup, queries, treatment  # noqa: F401 - routes
+from riskreg.risks import (  # noqa: F401 - routes
+    bp,
+    editing,
+    forms,
+    history,
+    lifecycle,
+    lifecycle_views,
+    lookup,
+    owner_requests,
+    queries,
+    treatment,
+)
+from riskreg.web import current_actor
 
 _SORT_LABELS = {
     "ref": "Reference",
@@ -37,6 +50,7 @@ def home() -> str:
         all_units=sees_all_units(user),
         band_names=[b.name for b in lookup.scales().bands],
         may_read=has_permission(user, Permission.RISK_READ),
+        requests=owner_requests.requests_needing(lookup.session(), user, limit=50),
     )
 
 
@@ -78,10 +92,17 @@ def deleted() -> str:
 
 @bp.route("/risks/<ref>")
 @requires(Permission.RISK_READ)
-def detail(ref: str) -> str:
+def detail(ref: str) -> Response | str:
     risk = lookup.readable_risk(ref)
+    session = lookup.session()
+    if risk.status == RiskStatus.MERGED:
+        # The old reference leads to the risk it lives on in, when the user may read that one.
+        survivor = lifecycle.survivor_of(session, risk)
+        if survivor is not None and queries.find_risk(session, lookup.user(), survivor.ref) is not None:
+            return redirect(url_for("risks.detail", ref=survivor.ref), 302)
     scales = lookup.scales()
-    dossier = history.risk_dossier(lookup.session(), risk, scales)
+    dossier = history.risk_dossier(session, risk, scales)
+    actor = current_actor()
     return render_template(
         "risks/detail.html",
         risk=risk,
@@ -89,6 +110,13 @@ def detail(ref: str) -> str:
         scales=scales,
         today=date.today(),
         may_edit=may_edit_risk(lookup.user(), risk),
+        may_lifecycle=has_permission(lookup.user(), Permission.RISK_LIFECYCLE)
+        and lifecycle.may_change_lifecycle(actor, risk),
+        lifecycle_events=lifecycle.events_of(session, risk),
+        merged_in=[(m, history.risk_dossier(session, m, scales)) for m in lifecycle.merged_into_this(session, risk)],
+        requests=owner_requests.open_requests(session, risk),
+        answer_form=forms.AnswerForm(),
+        validated=history.validated_assessments(session, risk),
     )
 
 

@@ -110,6 +110,7 @@ def record_acceptance(
     *,
     today: date | None = None,
     scales: Scales | None = None,
+    commit: bool = True,
 ) -> RiskAcceptance:
     """Accept a risk above appetite until `valid_until` (at most 12 months), replacing an active acceptance."""
     today = today or date.today()
@@ -160,7 +161,8 @@ def record_acceptance(
             "replaced": [a.id for a in replaced],
         },
     )
-    session.commit()
+    if commit:
+        session.commit()
     return acceptance
 
 
@@ -259,6 +261,7 @@ def raise_escalation(
     *,
     trigger: EscalationTrigger = EscalationTrigger.MANUAL,
     today: date | None = None,
+    commit: bool = True,
 ) -> Escalation:
     """A person escalates a risk from the level holding it to a higher one; it waits for that level to accept."""
     if risk.is_deleted or not risk.status.is_open:
@@ -296,7 +299,8 @@ def raise_escalation(
         f"{risk.ref} escalated from {from_level.label.lower()} to {to_level.label.lower()} level",
         {"from": from_level.value, "to": to_level.value, "trigger": trigger.value, "reason": reason.strip()},
     )
-    session.commit()
+    if commit:
+        session.commit()
     return escalation
 
 
