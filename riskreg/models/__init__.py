@@ -32,6 +32,7 @@ from riskreg.models.review import (
     SnapshotEntry,
     TaskForceDecision,
 )
+from riskreg.models.throttle import SignInFailure
 
 __all__ = [
     "AcceptanceStatus",
@@ -58,6 +59,7 @@ __all__ = [
     "Nature",
     "OrgUnit",
     "RatingBand",
+    "SignInFailure",
     "ReviewCycle",
     "Risk",
     "RiskAcceptance",
