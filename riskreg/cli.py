@@ -55,6 +55,7 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     # Feature commands live beside their feature; imported here, they import nothing heavy at module level.
+    from riskreg.backups.commands import backup_command, restore_command
     from riskreg.exports.commands import export_group
     from riskreg.imports.commands import import_group
     from riskreg.review.commands import heatmap_command
@@ -64,6 +65,8 @@ def init_app(app: Flask) -> None:
     appetite_group.add_command(escalations_command)
     for command in (setup, appetite_group, demo, user_group, heatmap_command, export_group, import_group):
         app.cli.add_command(command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def fail(message: str) -> None:

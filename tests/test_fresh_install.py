@@ -32,7 +32,7 @@ def test_fresh_install_help_setup_demo_user(tmp_path: Path) -> None:
     help_run = _run(tmp_path, "--help")
     assert help_run.returncode == 0, help_run.stderr
     assert "Traceback" not in help_run.stderr + help_run.stdout
-    for command in ("setup", "db", "user", "demo", "appetite", "export", "import"):
+    for command in ("setup", "db", "user", "demo", "appetite", "export", "import", "backup", "restore"):
         assert f"\n  {command} " in help_run.stdout, command
     assert not (instance / "secret_key").exists(), "--help must not write anything but the instance folder"
 
