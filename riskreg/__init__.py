@@ -21,8 +21,12 @@ class ConfigurationError(RuntimeError):
     """The configuration is not safe or not usable; the message says what to change."""
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. `config` (tests) replaces instance/config.py and RISKREG_* variables."""
+def create_app(config: Mapping[str, Any] | None = None, *, require_secret_key: bool = True) -> Flask:
+    """Build the app. `config` (tests) replaces instance/config.py and RISKREG_* variables.
+
+    The `riskreg` command builds it with `require_secret_key=False`: on a fresh install no key exists yet, and
+    `riskreg setup` is the command that writes one (no CLI command signs a cookie).
+    """
     app = Flask(
         __name__,
         instance_path=os.environ.get("RISKREG_INSTANCE_PATH") or None,
@@ -36,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         _read_secret_key_file(app)
     else:
         app.config.update(config)
-    _finalise_config(app)
+    _finalise_config(app, require_secret_key)
 
     from riskreg import database, extensions, web
 
@@ -66,7 +70,7 @@ def _read_secret_key_file(app: Flask) -> None:
         app.config["SECRET_KEY"] = key_file.read_text(encoding="utf-8").strip()
 
 
-def _finalise_config(app: Flask) -> None:
+def _finalise_config(app: Flask, require_secret_key: bool = True) -> None:
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     uri = str(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -81,17 +85,18 @@ def _finalise_config(app: Flask) -> None:
         if app.config["SESSION_COOKIE_NAME"] == DefaultConfig.SESSION_COOKIE_NAME:
             # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only and Path=/ (ASVS 7, A8).
             app.config["SESSION_COOKIE_NAME"] = "__Host-" + DefaultConfig.SESSION_COOKIE_NAME
-        _check_production(app)
-    elif not app.config.get("SECRET_KEY"):
+        _check_production(app, require_secret_key)
+    elif require_secret_key and not app.config.get("SECRET_KEY"):
         raise ConfigurationError(
             "no secret key: run `riskreg setup` (writes instance/secret_key) or set RISKREG_SECRET_KEY"
         )
 
 
-def _check_production(app: Flask) -> None:
+def _check_production(app: Flask, require_secret_key: bool = True) -> None:
     key = app.config.get("SECRET_KEY") or ""
     problems = []
-    if not isinstance(key, str) or len(key) < 32 or key.lower() in WEAK_SECRET_KEYS:
+    missing_allowed = not key and not require_secret_key
+    if not missing_allowed and (not isinstance(key, str) or len(key) < 32 or key.lower() in WEAK_SECRET_KEYS):
         problems.append("SECRET_KEY must be a random value of at least 32 characters")
     if app.config.get("DEBUG"):
         problems.append("DEBUG must be off")

@@ -21,18 +21,41 @@ from riskreg import audit
 
 
 def _create_app() -> Flask:
-    from riskreg import create_app
+    from flask.cli import NoAppException
 
-    return create_app()
+    from riskreg import ConfigurationError, create_app
+
+    try:
+        # No key needed to list commands or to run `setup`, which writes it (a fresh install has none).
+        return create_app(require_secret_key=False)
+    except ConfigurationError as exc:
+        # Flask's CLI prints a NoAppException as one line; anything else as a traceback.
+        raise NoAppException(str(exc)) from exc
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+class _RiskRegGroup(FlaskGroup):
+    """Flask's command group, with database errors told in one line (e.g. a command run before `setup`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise click.ClickException(
+                f"database error: {first_line} (run `riskreg setup` first on a new installation)"
+            ) from exc
+
+
+@click.group(cls=_RiskRegGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
     """RiskReg: the enterprise risk register."""
 
 
 def init_app(app: Flask) -> None:
     # Feature commands live beside their feature; imported here, they import nothing heavy at module level.
+    from riskreg.backups.commands import backup_command, restore_command
     from riskreg.exports.commands import export_group
     from riskreg.imports.commands import import_group
     from riskreg.review.commands import heatmap_command
@@ -42,6 +65,8 @@ def init_app(app: Flask) -> None:
     appetite_group.add_command(escalations_command)
     for command in (setup, appetite_group, demo, user_group, heatmap_command, export_group, import_group):
         app.cli.add_command(command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def fail(message: str) -> None:
@@ -67,11 +92,21 @@ def progress_printer(label: str) -> Callable[[int, int], None]:
 @click.option("--demo/--no-demo", default=True, help="Load the demo organisation when the database is empty.")
 @with_appcontext
 def setup(demo: bool) -> None:
-    """Prepare a fresh installation: policy data loaded, demo data if the database is empty."""
+    """Prepare an installation: secret key, database schema, policy data, demo data if the database is empty.
+
+    Safe to run again: an existing key is kept, migrations run only if the schema is behind.
+    """
+    from flask_migrate import upgrade
+
     from riskreg.extensions import db
     from riskreg.models import Risk
     from riskreg.policy import load_bundled_policy
 
+    if not current_app.config.get("SECRET_KEY"):
+        key_file = ensure_secret_key(current_app.instance_path)
+        current_app.config["SECRET_KEY"] = key_file.read_text(encoding="utf-8").strip()
+        click.echo(f"secret key: {key_file}")
+    upgrade()
     load_bundled_policy(db.session(), system_actor())
     db.session.commit()
     if demo and db.session.scalar(select(func.count()).select_from(Risk)):

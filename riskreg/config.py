@@ -43,12 +43,18 @@ class DefaultConfig:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
-    # Login throttling (security.md A3). Use a shared store (e.g. redis://) when several processes serve.
+    # Sign-in throttling (security.md A3; policy in riskreg/auth/throttle.py and README "Sign-in throttling").
+    # RATELIMIT_ENABLED switches it off (tests, benchmarks). Failed attempts are counted per account+client,
+    # per client address (all accounts) and per account (from clients the account does not know).
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "memory://"  # Flask-Limiter's own store (no route uses it today)
     RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT_CLIENT = "5/minute;20/hour"
     LOGIN_LIMIT_PER_IP = "20/minute;100/hour"
-    LOGIN_LIMIT_PER_ACCOUNT = "5/minute;20/hour"
+    LOGIN_LIMIT_PER_ACCOUNT = "10/minute;50/hour"
+    # Where the counts live: "database" (default: shared by every process, no server needed) or a `limits`
+    # storage URI; production with Redis: "redis://127.0.0.1:6379/0". memory:// is per process: tests only.
+    LOGIN_THROTTLE_STORAGE = "database"
 
     # Behind a reverse proxy, how many hops set X-Forwarded-For / -Proto (0 = not behind a proxy).
     PROXY_HOPS = 0

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from riskreg import access, audit
+from riskreg import access, audit, request_values
 from riskreg.extensions import db, login_manager
 from riskreg.models import Role, User
 
@@ -28,6 +28,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def init_app(app: Flask) -> None:
+    request_values.init_app(app)  # first: no before-request function may query with an unchecked value
     hops = int(app.config["PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -8,6 +8,8 @@ bp = Blueprint("auth", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from riskreg.auth import views  # noqa: F401 - registers the routes on bp
+    from riskreg.auth import throttle, views  # noqa: F401 - views registers the routes on bp
+
+    throttle.init_app(app)
 
     app.register_blueprint(bp)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from riskreg.access import Permission, public, requires
-from riskreg.auth import bp, operations
+from riskreg.auth import bp, operations, throttle
 from riskreg.auth.forms import LoginForm, UserForm
-from riskreg.extensions import db, limiter
+from riskreg.extensions import db
 from riskreg.models import OrgUnit, Role, User
 from riskreg.web import current_actor, signed_in_user
 
@@ -30,19 +30,16 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_account_key() -> str:
-    return "login:" + request.form.get("email", "").strip().lower()[:254]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_key)
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("risks.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = throttle.attempt_of(request, form.email.data or "")
+        if throttle.refused(attempt):
+            abort(429)
         user = operations.authenticate(
             db.session(), form.email.data or "", form.password.data or "", request.remote_addr or ""
         )
@@ -51,7 +48,10 @@ def login() -> Response | str:
             session.clear()
             login_user(user)
             session["since"] = int(time.time())  # start of the absolute session limit (web._start_request)
-            return redirect(safe_next(request.args.get("next")) or url_for("risks.home"))
+            response = redirect(safe_next(request.args.get("next")) or url_for("risks.home"))
+            throttle.record_success(attempt, response, request)
+            return response
+        throttle.record_failure(attempt)
         # One message for unknown email and wrong password alike (security.md A4).
         form.password.errors = ["The email or password is not right."]
     return render_template("auth/login.html", form=form)

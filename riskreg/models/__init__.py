@@ -33,6 +33,7 @@ from riskreg.models.review import (
     SnapshotEntry,
     TaskForceDecision,
 )
+from riskreg.models.throttle import SignInFailure
 
 __all__ = [
     "AcceptanceStatus",
@@ -62,6 +63,7 @@ __all__ = [
     "OrgUnit",
     "OwnerRequest",
     "RatingBand",
+    "SignInFailure",
     "ReviewCycle",
     "Risk",
     "RiskAcceptance",
