@@ -27,6 +27,7 @@ class Permission(enum.StrEnum):
     REVIEW_READ = "review.read"  # heatmap, agenda, minutes
     REVIEW_DECIDE = "review.decide"  # record task force decisions, accept escalations at task force level
     CYCLE_MANAGE = "cycle.manage"  # open, move and close review cycles
+    CYCLE_AMEND = "cycle.amend"  # append a signed addendum to a closed cycle's minutes
     APPETITE_READ = "appetite.read"
     APPETITE_DRAFT = "appetite.draft"
     APPETITE_ENDORSE = "appetite.endorse"
@@ -54,6 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RISK_WRITE,
             Permission.RISK_RESTORE,
             Permission.CYCLE_MANAGE,
+            Permission.CYCLE_AMEND,
             Permission.APPETITE_DRAFT,
             Permission.EXPORT_COUNCIL,
             Permission.IMPORT_REGISTER,
@@ -61,7 +63,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RISK_ACCEPT,
         }
     ),
-    Role.TASKFORCE: frozenset({*_READ_ALL, Permission.REVIEW_DECIDE, Permission.ESCALATE, Permission.RISK_ACCEPT}),
+    Role.TASKFORCE: frozenset(
+        {*_READ_ALL, Permission.REVIEW_DECIDE, Permission.CYCLE_AMEND, Permission.ESCALATE, Permission.RISK_ACCEPT}
+    ),
     Role.SECRETARIAT: frozenset({*_READ_ALL, Permission.EXPORT_COUNCIL}),
     Role.FOCAL_POINT: frozenset(
         {

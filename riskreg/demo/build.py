@@ -294,9 +294,8 @@ class _Builder:
             as_at=spec.period_end,
             progress=lambda done, of: self.progress.step("close", done, of),
             commit=False,
+            closed_at=records.at(spec.period_end, 17),
         )
-        cycle.closed_at = records.at(spec.period_end, 17)
-        self.session.flush()
         self.progress.end_step("close")
 
     # ----------------------------------------------------------------------- risks, controls, actions

@@ -20,6 +20,7 @@ from riskreg.models.register import (
 )
 from riskreg.models.review import (
     AcceptanceStatus,
+    CycleAddendum,
     CycleSnapshot,
     CycleStatus,
     Decision,
@@ -45,6 +46,7 @@ __all__ = [
     "Control",
     "ControlEffectiveness",
     "ControlType",
+    "CycleAddendum",
     "CycleSnapshot",
     "CycleStatus",
     "Decision",

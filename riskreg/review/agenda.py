@@ -1,4 +1,4 @@
-"""The task force's agenda, the cycle's review list, the headline numbers and the minuted decisions.
+"""The task force's agenda, the cycle's review list, the headline numbers, the minuted decisions and addenda.
 
 Read side, like `riskreg.review.queries`, and computed from the same cycle data, so the agenda always
 talks about the risks the heatmap shows.
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from riskreg import movement, policy
 from riskreg.appetite import Zone
-from riskreg.models import CycleStatus, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
+from riskreg.models import CycleAddendum, CycleStatus, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
 from riskreg.review.operations import previous_closed_cycle
 from riskreg.review.queries import CycleData, HeatFilters, Memo, frozen_snapshot, select_rows
 from riskreg.risks.rows import live_rows
@@ -300,3 +300,12 @@ def decisions_by_ref(entries: Sequence[DecisionEntry]) -> dict[str, list[Decisio
     for entry in entries:
         result.setdefault(entry.risk_ref, []).append(entry)
     return result
+
+
+def addenda(session: Session, cycle: ReviewCycle) -> list[CycleAddendum]:
+    """The corrections appended to a closed cycle's minutes, in the order they were added."""
+    return list(
+        session.scalars(
+            select(CycleAddendum).where(CycleAddendum.review_cycle_id == cycle.id).order_by(CycleAddendum.number)
+        )
+    )
