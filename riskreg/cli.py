@@ -36,12 +36,14 @@ def init_app(app: Flask) -> None:
     from riskreg.exports.commands import export_group
     from riskreg.imports.commands import import_group
     from riskreg.review.commands import heatmap_command
+    from riskreg.review.cycle_commands import cycle_group
     from riskreg.statements.commands import escalations_command, load_command
 
     appetite_group.add_command(load_command)
     appetite_group.add_command(escalations_command)
     for command in (setup, appetite_group, demo, user_group, heatmap_command, export_group, import_group):
         app.cli.add_command(command)
+    app.cli.add_command(cycle_group)
 
 
 def fail(message: str) -> None:

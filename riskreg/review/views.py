@@ -430,6 +430,10 @@ def addendum(code: str) -> BaseResponse | str:
     """A dated, signed correction appended to a closed cycle's minutes."""
     found = _cycle_or_404(code)
     form = AddendumForm()
+    if found.status != CycleStatus.CLOSED:
+        # An open cycle has no addenda section: its record is still corrected directly.
+        flash(f"Cycle {found.code} is not closed: correct its record directly; addenda follow a closing.", "error")
+        return redirect(url_for("review.cycle", code=found.code))
     if not form.validate_on_submit():
         return _render_cycle(found, addendum=form)
     try:
