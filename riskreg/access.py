@@ -39,6 +39,27 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit.read"
 
 
+# What each permission lets a person do, as the 403 page names it ("... does not include <this>").
+PERMISSION_PURPOSES: dict[Permission, str] = {
+    Permission.SESSION: "signing in",
+    Permission.RISK_READ: "reading the register",
+    Permission.RISK_WRITE: "editing risks, assessments, controls and actions",
+    Permission.RISK_RESTORE: "restoring deleted risks",
+    Permission.REVIEW_READ: "the task force review (heatmap, agenda and minutes)",
+    Permission.REVIEW_DECIDE: "recording task force decisions",
+    Permission.CYCLE_MANAGE: "opening, moving and closing review cycles",
+    Permission.CYCLE_AMEND: "adding addenda to a closed cycle's minutes",
+    Permission.APPETITE_READ: "reading the risk appetite statements",
+    Permission.APPETITE_DRAFT: "drafting risk appetite statements",
+    Permission.APPETITE_ENDORSE: "recording the Council's endorsement of a statement",
+    Permission.RISK_ACCEPT: "accepting risks above appetite",
+    Permission.ESCALATE: "raising and deciding escalations",
+    Permission.EXPORT_COUNCIL: "Council exports",
+    Permission.IMPORT_REGISTER: "importing registers",
+    Permission.ADMIN_USERS: "managing users and roles",
+    Permission.AUDIT_READ: "reading the audit trail",
+}
+
 _READ_ALL = {
     Permission.SESSION,
     Permission.RISK_READ,
@@ -103,6 +124,7 @@ def requires(permission: Permission) -> Callable[[F], F]:
                 return login_manager.unauthorized()
             if not has_permission(cast(User, current_user), permission):
                 g.authz_failure = f"{request.endpoint} needs {permission.value}"
+                g.authz_permission = permission  # the 403 page says who may do this instead
                 abort(403)
             return view(*args, **kwargs)
 
@@ -116,6 +138,10 @@ def public(view: F) -> F:
     """Mark a view as open to anonymous users (login page, health check)."""
     view.required_permission = None  # type: ignore[attr-defined]
     return view
+
+
+def roles_with(permission: Permission) -> list[Role]:
+    return [role for role in Role if permission in ROLE_PERMISSIONS[role]]
 
 
 def sees_all_units(user: User) -> bool:

@@ -469,6 +469,8 @@ def decide(code: str, ref: str) -> BaseResponse | str | tuple[str, int]:
     if row is None:
         abort(404)
     form = DecisionForm()
+    # The example follows the references already in the minutes, so it matches the format in use.
+    form.minute_ref.description = f"Where the minutes record it, e.g. {agenda.minute_ref_example(db_session(), found)}."
     if request.method == "GET":
         meeting = found.taskforce_meeting_on
         form.decided_on.data = meeting if meeting and found.period_start <= meeting <= date.today() else date.today()
