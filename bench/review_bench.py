@@ -219,7 +219,8 @@ def seed_register(session: Any, n: int, seed: int = 2026) -> dict[str, Any]:
             ops.CycleInput(code, start, end, end - timedelta(days=20), end - timedelta(days=5), "Council 2027"),
         )
         if close:
-            ops.close_cycle(session, actor, opened, opened.version)
+            opened.narrative = f"Benchmark cycle {code}."  # closing needs a narrative
+            ops.close_cycle(session, actor, opened, opened.version, confirmed_early=True)
         return opened
 
     cycle("2026-Q1", date(2026, 1, 1), date(2026, 3, 31), close=True)

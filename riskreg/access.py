@@ -28,6 +28,7 @@ class Permission(enum.StrEnum):
     REVIEW_READ = "review.read"  # heatmap, agenda, minutes
     REVIEW_DECIDE = "review.decide"  # record task force decisions, accept escalations at task force level
     CYCLE_MANAGE = "cycle.manage"  # open, move and close review cycles
+    CYCLE_AMEND = "cycle.amend"  # append a signed addendum to a closed cycle's minutes
     APPETITE_READ = "appetite.read"
     APPETITE_DRAFT = "appetite.draft"
     APPETITE_ENDORSE = "appetite.endorse"
@@ -38,6 +39,27 @@ class Permission(enum.StrEnum):
     ADMIN_USERS = "admin.users"
     AUDIT_READ = "audit.read"
 
+
+# What each permission lets a person do, as the 403 page names it ("... does not include <this>").
+PERMISSION_PURPOSES: dict[Permission, str] = {
+    Permission.SESSION: "signing in",
+    Permission.RISK_READ: "reading the register",
+    Permission.RISK_WRITE: "editing risks, assessments, controls and actions",
+    Permission.RISK_RESTORE: "restoring deleted risks",
+    Permission.REVIEW_READ: "the task force review (heatmap, agenda and minutes)",
+    Permission.REVIEW_DECIDE: "recording task force decisions",
+    Permission.CYCLE_MANAGE: "opening, moving and closing review cycles",
+    Permission.CYCLE_AMEND: "adding addenda to a closed cycle's minutes",
+    Permission.APPETITE_READ: "reading the risk appetite statements",
+    Permission.APPETITE_DRAFT: "drafting risk appetite statements",
+    Permission.APPETITE_ENDORSE: "recording the Council's endorsement of a statement",
+    Permission.RISK_ACCEPT: "accepting risks above appetite",
+    Permission.ESCALATE: "raising and deciding escalations",
+    Permission.EXPORT_COUNCIL: "Council exports",
+    Permission.IMPORT_REGISTER: "importing registers",
+    Permission.ADMIN_USERS: "managing users and roles",
+    Permission.AUDIT_READ: "reading the audit trail",
+}
 
 _READ_ALL = {
     Permission.SESSION,
@@ -56,6 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RISK_RESTORE,
             Permission.RISK_LIFECYCLE,
             Permission.CYCLE_MANAGE,
+            Permission.CYCLE_AMEND,
             Permission.APPETITE_DRAFT,
             Permission.EXPORT_COUNCIL,
             Permission.IMPORT_REGISTER,
@@ -64,7 +87,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.TASKFORCE: frozenset(
-        {*_READ_ALL, Permission.REVIEW_DECIDE, Permission.ESCALATE, Permission.RISK_ACCEPT, Permission.RISK_LIFECYCLE}
+        {
+            *_READ_ALL,
+            Permission.REVIEW_DECIDE,
+            Permission.CYCLE_AMEND,
+            Permission.ESCALATE,
+            Permission.RISK_ACCEPT,
+            Permission.RISK_LIFECYCLE,
+        }
     ),
     Role.SECRETARIAT: frozenset({*_READ_ALL, Permission.EXPORT_COUNCIL}),
     Role.FOCAL_POINT: frozenset(
@@ -104,6 +134,7 @@ def requires(permission: Permission) -> Callable[[F], F]:
                 return login_manager.unauthorized()
             if not has_permission(cast(User, current_user), permission):
                 g.authz_failure = f"{request.endpoint} needs {permission.value}"
+                g.authz_permission = permission  # the 403 page says who may do this instead
                 abort(403)
             return view(*args, **kwargs)
 
@@ -117,6 +148,10 @@ def public(view: F) -> F:
     """Mark a view as open to anonymous users (login page, health check)."""
     view.required_permission = None  # type: ignore[attr-defined]
     return view
+
+
+def roles_with(permission: Permission) -> list[Role]:
+    return [role for role in Role if permission in ROLE_PERMISSIONS[role]]
 
 
 def sees_all_units(user: User) -> bool:

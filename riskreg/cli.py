@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
     from riskreg.exports.commands import export_group
     from riskreg.imports.commands import import_group
     from riskreg.review.commands import heatmap_command
+    from riskreg.review.cycle_commands import cycle_group
     from riskreg.statements.commands import escalations_command, load_command
 
     appetite_group.add_command(load_command)
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(cycle_group)
 
 
 def fail(message: str) -> None:

@@ -106,7 +106,7 @@ def _security_headers(response: Response) -> Response:
 
 _MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    403: ("Not allowed", "Your role does not allow this. Ask a risk coordinator if you need access."),
+    403: ("Not allowed", "Your role does not allow this. An administrator manages roles."),
     404: ("Not found", "There is nothing here, or it is not in your unit's register."),
     405: ("Not allowed", "This address does not accept that kind of request."),
     413: ("File too large", "The upload is larger than the limit. Split the register or remove images and retry."),
@@ -122,7 +122,20 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
         # Throttled sign-in attempts are logged, not audited: the audit table must not grow at an attacker's pace.
         log.warning("throttled %s %s from %s", request.method, request.path, request.remote_addr)
     title, text = _MESSAGES.get(code, (error.name, error.description or ""))
+    if code == 403 and current_user.is_authenticated:
+        text = denied_text(signed_in_user(), g.get("authz_permission"))
     return render_template("errors/error.html", code=code, title=title, text=text), code
+
+
+def denied_text(user: User, permission: access.Permission | None) -> str:
+    """The 403 explanation for this user: their role, what it lacks, who has it, and whom to ask."""
+    if permission is None:  # refused by a rule of the page itself; the page flashed the reason
+        return f"Your role ({user.role.label}) does not allow this here. An administrator manages roles."
+    holders = [r.label for r in access.roles_with(permission) if r != user.role]
+    who = f" It is for: {', '.join(holders)}." if holders else ""
+    ask = "another administrator" if user.role == Role.ADMIN else "an administrator, who manages roles"
+    purpose = access.PERMISSION_PURPOSES.get(permission, "this")
+    return f"Your role ({user.role.label}) does not include {purpose}.{who} If you need it, ask {ask}."
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

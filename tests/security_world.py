@@ -410,6 +410,7 @@ def seed_world(app: Flask) -> World:
             "A": _seed_unit("A", units["A"], fp_a, closed.id),
             "B": _seed_unit("B", units["B"], user_b, closed.id),
         }
+        closed.narrative = "Last quarter reviewed."  # closing needs a narrative
         review_ops.close_cycle(db.session, SYSTEM, closed, closed.version)
         review_ops.open_cycle(
             db.session,

@@ -41,6 +41,7 @@ def register(app: Flask) -> None:
         make_risk(unit=unit, title="Confidential matter", residual=(5, 5), is_confidential=True)
         review_ops.open_cycle(db.session, SYSTEM, Q1)
         cycle = queries.cycle_by_code(db.session, "2026-Q1")
+        cycle.narrative = "First quarter reviewed."  # closing needs a narrative
         review_ops.close_cycle(db.session, SYSTEM, cycle, cycle.version)
         review_ops.open_cycle(db.session, SYSTEM, Q2)
 

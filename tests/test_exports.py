@@ -74,6 +74,7 @@ def _fresh_memos() -> None:
 
 def close(code: str) -> None:
     cycle = queries.cycle_by_code(db.session, code)
+    cycle.narrative = cycle.narrative or f"Cycle {code} reviewed."  # closing needs a narrative
     review_ops.close_cycle(db.session, SYSTEM, cycle, cycle.version)
 
 

@@ -307,6 +307,7 @@ def test_escalation_decisions_on_the_web_check_the_level(app: Flask) -> None:
 
 def _close(code: str, start: date, end: date) -> None:
     cycle = open_cycle(db.session, audit.SYSTEM, CycleInput(code, start, end))
+    cycle.narrative = f"Cycle {code} reviewed."  # closing needs a narrative
     close_cycle(db.session, audit.SYSTEM, cycle, cycle.version, as_at=end)
 
 

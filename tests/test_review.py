@@ -58,6 +58,7 @@ def reassess(risk: Risk, residual: tuple[int, int]) -> None:
 
 def close(code: str) -> None:
     cycle = queries.cycle_by_code(db.session, code)
+    cycle.narrative = cycle.narrative or f"Cycle {code} reviewed."  # closing needs a narrative
     ops.close_cycle(db.session, SYSTEM, cycle, cycle.version)
 
 
@@ -275,9 +276,9 @@ def test_image_url_with_a_wrong_hash_redirects_and_bad_params_are_404(closed: Re
 # --------------------------------------------------------------------------- decisions and roles
 
 
-def test_decision_is_recorded_audited_and_shows_on_the_minutes(closed: Register, client: FlaskClient) -> None:
+def test_decision_is_recorded_audited_and_shows_on_the_minutes(live: Register, client: FlaskClient) -> None:
     signed_in(client, Role.TASKFORCE)
-    ref = closed.refs["critical"]
+    ref = live.refs["critical"]
     form = {"decision": "return_to_owner", "comment": "Redo", "minute_ref": "TF-2/7", "decided_on": "2026-06-20"}
     assert client.post(f"/review/cycles/2026-Q2/decide/{ref}", data=form).status_code == 302
     minutes = client.get("/review/cycles/2026-Q2/minutes").get_data(as_text=True)
@@ -333,7 +334,8 @@ def test_coordinator_runs_a_cycle_and_sees_what_to_review(ctx: None, client: Fla
     assert client.post("/review/cycles/2026-Q4/close", data={"version": 1, "confirm": "y"}).status_code == 409
     unconfirmed = client.post("/review/cycles/2026-Q4/close", data={"version": cycle.version})
     assert "Tick the box" in unconfirmed.get_data(as_text=True)
-    client.post("/review/cycles/2026-Q4/close", data={"version": cycle.version, "confirm": "y"})
+    # The period runs to the end of the year: closing before then is confirmed with a second box.
+    client.post("/review/cycles/2026-Q4/close", data={"version": cycle.version, "confirm": "y", "confirm_early": "y"})
     db.session.refresh(cycle)
     assert cycle.status == CycleStatus.CLOSED
     assert cycle.snapshot is not None

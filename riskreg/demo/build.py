@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 from riskreg import audit, policy
 from riskreg.appetite import Zone
 from riskreg.auth.passwords import hash_password
-from riskreg.demo import records
+from riskreg.demo import records, trail
 from riskreg.demo.content import CYCLES, DEMO_PASSWORD, DEMO_TODAY, UNITS, USERS, CycleSpec, Point
 from riskreg.demo.plan import PlannedAction, PlannedRisk, plan_register
 from riskreg.demo.records import LAST_CLOSED, Decisions, Judgement, RiskKeys, table
 from riskreg.models import (
     Action,
     Assessment,
+    AuditEvent,
     Control,
     CycleStatus,
     Decision,
@@ -208,6 +209,7 @@ class _Builder:
         self.actions: list[tuple[int, PlannedAction]] = []
         self.action_state: dict[int, tuple[Any, ...]] = {}
         self.judgements: dict[tuple[date, str], Judgement] = {}
+        self.actors: dict[int, trail.DemoActor] = {}  # user id -> who the audit trail names
         self.totals = dict.fromkeys(
             ("risks", "assessments", "controls", "actions", "escalations", "decisions", "acceptances", "cycles"), 0
         )
@@ -246,6 +248,10 @@ class _Builder:
         self.session.add_all(users)
         self.session.flush()
         self.user_ids = {user.email.split("@")[0]: user.id for user in users}
+        self.actors = {
+            user.id: trail.DemoActor(user.id, user.email, user.role.value, spec.unit or "")
+            for user, spec in zip(users, USERS, strict=True)
+        }
 
     def _focal(self, unit: str) -> int:
         return self.user_ids["focal." + unit.rsplit("-", 1)[-1].lower()]
@@ -277,6 +283,11 @@ class _Builder:
         if spec.closed and decisions.rows:
             self.session.execute(insert(table(TaskForceDecision)), decisions.rows)
             self.totals["decisions"] += len(decisions.rows)
+            refs = {keys.id: keys.ref for keys in self.keys.values()}
+            events = [
+                trail.decided(self.actors[d["decided_by_id"]], refs[d["risk_id"]], spec.code, d) for d in decisions.rows
+            ]
+            self._audit(events)
         self.progress.end_step("write")
         if spec.closed:
             self._close(cycle.id, spec)
@@ -294,10 +305,14 @@ class _Builder:
             as_at=spec.period_end,
             progress=lambda done, of: self.progress.step("close", done, of),
             commit=False,
+            closed_at=records.at(spec.period_end, 17),
         )
-        cycle.closed_at = records.at(spec.period_end, 17)
-        self.session.flush()
         self.progress.end_step("close")
+
+    def _audit(self, events: list[dict[str, Any]]) -> None:
+        """The audit events the bulk writes stand for (trail.py), written in the same transaction."""
+        if events:
+            self.session.execute(insert(table(AuditEvent)), events)
 
     # ----------------------------------------------------------------------- risks, controls, actions
 
@@ -310,6 +325,7 @@ class _Builder:
                 self.keys[risk.index] = RiskKeys(keys.id, row["ref"], keys.unit_id, keys.focal_id)
                 rows.append(row)
             self.session.execute(insert(table(Risk)), rows)
+            self._audit([trail.registered(self.actors[row["created_by_id"]], row) for row in rows])
             controls = [row for risk in batch for row in records.control_rows(risk, self.keys[risk.index].id)]
             if controls:
                 self.session.execute(insert(table(Control)), controls)
@@ -392,6 +408,12 @@ class _Builder:
                 row["id"] = self.ids.take("assessments")
                 rows.append(row)
             self.session.execute(insert(assessments), rows)
+            self._audit(
+                [
+                    trail.assessed(self.actors[row["assessed_by_id"]], self.keys[r.index].ref, row)
+                    for r, row in zip(batch, rows, strict=True)
+                ]
+            )
             current = []
             for risk, row in zip(batch, rows, strict=True):
                 assessment_id = row["id"]

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from riskreg.access import Permission, requires
 from riskreg.exports import bp, operations
 from riskreg.exports.forms import ExportForm
+from riskreg.exports.selection import council_selection
 from riskreg.extensions import db
 from riskreg.models import ExportRun, ReviewCycle, User
 from riskreg.review.forms import options
@@ -80,8 +81,23 @@ def index() -> BaseResponse | tuple[str, int] | str:
                     form.form_errors.append(str(exc))
             else:
                 return _download(result)
-        return render_template("exports/index.html", form=form, runs=history(), audiences=operations.AUDIENCES), 400
-    return render_template("exports/index.html", form=form, runs=history(), audiences=operations.AUDIENCES)
+        return _page(form), 400
+    return _page(form)
+
+
+def _page(form: ExportForm) -> str:
+    # The audience hint names what the Council file keeps, counted for the cycle chosen (selection.py).
+    try:
+        chosen = operations.find_cycle(db_session(), form.cycle.data or "")
+    except operations.ExportError:
+        chosen = None  # an unknown choice was posted; the form says so, the hint gives the rule alone
+    return render_template(
+        "exports/index.html",
+        form=form,
+        runs=history(),
+        audiences=operations.AUDIENCES,
+        selection=council_selection(db_session(), chosen),
+    )
 
 
 def _download(result: operations.ExportResult) -> BaseResponse:

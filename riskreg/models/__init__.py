@@ -21,6 +21,7 @@ from riskreg.models.register import (
 )
 from riskreg.models.review import (
     AcceptanceStatus,
+    CycleAddendum,
     CycleSnapshot,
     CycleStatus,
     Decision,
@@ -48,6 +49,7 @@ __all__ = [
     "Control",
     "ControlEffectiveness",
     "ControlType",
+    "CycleAddendum",
     "CycleSnapshot",
     "CycleStatus",
     "Decision",

@@ -84,6 +84,25 @@ class SnapshotEntry(Base):
     snapshot: Mapped[CycleSnapshot] = relationship(back_populates="entries")
 
 
+class CycleAddendum(Base):
+    """A correction to a closed cycle's record: dated, signed, appended after the minutes. No UPDATE or DELETE
+    (trigger); the database also refuses one on a cycle that is not closed (an open cycle is simply edited).
+    """
+
+    __tablename__ = "cycle_addenda"
+    __table_args__ = (UniqueConstraint("review_cycle_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_cycle_id: Mapped[int] = mapped_column(ForeignKey("review_cycles.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[int]  # 1, 2, ... within the cycle, as printed ("Addendum 2")
+    text: Mapped[str] = mapped_column(Text)
+    added_on: Mapped[date]
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The signature as printed: kept with the row, so a later change of the user's name or title leaves it alone.
+    signed_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Decision(enum.StrEnum):
     NOTED = "noted"
     VALIDATED = "validated"

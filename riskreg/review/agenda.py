@@ -1,4 +1,4 @@
-"""The task force's agenda, the cycle's review list, the headline numbers and the minuted decisions.
+"""The task force's agenda, the cycle's review list, the headline numbers, the minuted decisions and addenda.
 
 Read side, like `riskreg.review.queries`, and computed from the same cycle data, so the agenda always
 talks about the risks the heatmap shows.
@@ -6,6 +6,7 @@ talks about the risks the heatmap shows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from riskreg import movement, policy
 from riskreg.appetite import Zone
-from riskreg.models import CycleStatus, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
+from riskreg.models import CycleAddendum, CycleStatus, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
 from riskreg.review.operations import previous_closed_cycle
 from riskreg.review.queries import CycleData, HeatFilters, Memo, frozen_snapshot, select_rows
+from riskreg.risks.queries import review_is_due
 from riskreg.risks.rows import live_rows
 from riskreg.scoring import Scales
 from riskreg.snapshot import RiskRow, Snapshot
@@ -159,8 +161,12 @@ class OpeningLists:
 
 
 def opening_lists(data: CycleData) -> OpeningLists:
-    """Risks due for review by the end of the period (by band frequency), high and critical, not within appetite."""
-    scales, end = data.scales, data.cycle.period_end
+    """Risks whose review is due (as on the home page), high and critical, and not within appetite.
+
+    "Due" is `risks.queries.review_is_due` as at the register's date: today for an open cycle (so the count
+    equals the home page's), the freeze date for a closed one.
+    """
+    scales, as_at = data.scales, data.snapshot.as_at
     high_bands = high_band_names(scales)
     rows = sorted(
         (r for r in data.snapshot.rows if r.status not in movement.CLOSED_STATUSES),
@@ -172,7 +178,7 @@ def opening_lists(data: CycleData) -> OpeningLists:
         item = ToReview(
             row=row,
             due_on=due_on,
-            due=due_on is None or due_on <= end,
+            due=review_is_due(due_on, as_at),
             high=row.residual_band in high_bands,
             not_within=row.zone in (Zone.ABOVE_APPETITE, Zone.OUTSIDE_TOLERANCE),
         )
@@ -302,3 +308,40 @@ def decisions_by_ref(entries: Sequence[DecisionEntry]) -> dict[str, list[Decisio
     for entry in entries:
         result.setdefault(entry.risk_ref, []).append(entry)
     return result
+
+
+def addenda(session: Session, cycle: ReviewCycle) -> list[CycleAddendum]:
+    """The corrections appended to a closed cycle's minutes, in the order they were added."""
+    return list(
+        session.scalars(
+            select(CycleAddendum).where(CycleAddendum.review_cycle_id == cycle.id).order_by(CycleAddendum.number)
+        )
+    )
+
+
+_NUMBERED = re.compile(r"^(?P<head>.*?)(?P<number>\d+)$")
+
+
+def minute_ref_example(session: Session, cycle: ReviewCycle) -> str:
+    """The next minute reference in the format in use: the last one recorded, numbered on (RTF/2026-Q4/007 after
+    RTF/2026-Q4/006); a reference of an earlier cycle with its code replaced; else the demo's RTF/<cycle>/001.
+    """
+    last = session.execute(
+        select(TaskForceDecision.minute_ref, ReviewCycle.id, ReviewCycle.code)
+        .join(ReviewCycle, ReviewCycle.id == TaskForceDecision.review_cycle_id)
+        .where(TaskForceDecision.minute_ref != "")
+        .order_by((ReviewCycle.id == cycle.id).desc(), TaskForceDecision.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return f"RTF/{cycle.code}/001"
+    ref, cycle_id, code = last
+    if cycle_id != cycle.id:
+        ref = ref.replace(code, cycle.code) if code in ref else ref
+        found = _NUMBERED.match(ref)
+        return f"{found['head']}{1:0{len(found['number'])}d}" if found else ref
+    found = _NUMBERED.match(ref)
+    if found is None:
+        return ref
+    number = found["number"]
+    return f"{found['head']}{int(number) + 1:0{len(number)}d}"

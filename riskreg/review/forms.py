@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from riskreg.appetite import Zone
 from riskreg.models import Decision
-from riskreg.review.operations import COMMENT_MAX, MINUTE_REF_MAX
+from riskreg.review.operations import ADDENDUM_MAX, COMMENT_MAX, MINUTE_REF_MAX
 from riskreg.validation import no_control_chars, single_line
 
 
@@ -95,6 +95,19 @@ class CycleStepForm(FlaskForm):
 
     version = HiddenField(validators=[DataRequired()])
     confirm = BooleanField("I understand that closing freezes the register for this cycle and cannot be undone.")
+    # Asked only when the period has not ended or the task force has not met yet (operations.not_yet_due).
+    confirm_early = BooleanField("Close before those dates anyway.")
+
+
+class AddendumForm(FlaskForm):
+    """A correction to a closed cycle's minutes; signed with the signed-in user's name and dated today."""
+
+    text = TextAreaField(
+        "Addendum",
+        description="What the record should have said, and why. It is printed after the minutes, dated and "
+        "signed with your name; it cannot be edited or removed afterwards.",
+        validators=[DataRequired(), Length(max=ADDENDUM_MAX), no_control_chars],
+    )
 
 
 class DecisionForm(FlaskForm):

@@ -1,7 +1,8 @@
-"""Writes of the review cycle: open, move to task force review, close (freezing the snapshot), and decisions.
+"""Writes of the review cycle: open, move to task force review, close (freezing the snapshot), decisions, addenda.
 
 Closing is one transaction: the snapshot, its entries, the status change and the audit record land
-together or not at all (security.md J3).
+together or not at all (security.md J3). A closed cycle is closed: its decisions, narrative and dates can no
+longer change (`ensure_cycle_open`, and database triggers behind it); corrections are dated, signed addenda.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from riskreg import audit, policy
 from riskreg.models import (
+    CycleAddendum,
     CycleSnapshot,
     CycleStatus,
     Decision,
@@ -25,6 +27,7 @@ from riskreg.models import (
     Risk,
     SnapshotEntry,
     TaskForceDecision,
+    User,
     utcnow,
 )
 from riskreg.review import effects
@@ -42,6 +45,46 @@ class DecisionRefused(CycleError):  # noqa: N818 - reads as what happened to the
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+
+
+class CycleClosedError(CycleError):
+    """The cycle is closed: its record is frozen (the web answers 409 with this message)."""
+
+    def __init__(self, cycle: ReviewCycle, what: str = "its record") -> None:
+        super().__init__(
+            f"Cycle {cycle.code} is closed, so {what} can no longer change. "
+            "A correction is recorded as an addendum to its minutes."
+        )
+        self.cycle = cycle
+
+
+class CycleNotDueError(CycleError):
+    """Closing before the period has ended or the task force has met: allowed once the person confirms it."""
+
+    def __init__(self, cycle: ReviewCycle, pending: list[str]) -> None:
+        super().__init__(
+            f"{' and '.join(pending)}. Closing now freezes the register before then; confirm to close anyway."
+        )
+        self.pending = pending
+
+
+def ensure_cycle_open(cycle: ReviewCycle, what: str = "its record") -> None:
+    """Refuse any change to a closed cycle; called first by every write to a cycle's record."""
+    if cycle.status == CycleStatus.CLOSED:
+        raise CycleClosedError(cycle, what)
+
+
+def not_yet_due(cycle: ReviewCycle, today: date) -> list[str]:
+    """The dates of the cycle that have not come yet on `today`: closing before them needs a confirmation."""
+    pending = []
+    if cycle.period_end >= today:
+        pending.append(f"The period ends on {cycle.period_end:%d %b %Y}")
+    meeting = cycle.taskforce_meeting_on
+    if meeting is not None and meeting > today:
+        pending.append(f"the task force meets on {meeting:%d %b %Y}")
+    if pending:
+        pending[0] = pending[0][0].upper() + pending[0][1:]
+    return pending
 
 
 @dataclass(frozen=True)
@@ -81,6 +124,7 @@ def open_cycle(session: Session, actor: audit.Actor, data: CycleInput) -> Review
 
 
 def start_taskforce_review(session: Session, actor: audit.Actor, cycle: ReviewCycle, expected_version: int) -> None:
+    ensure_cycle_open(cycle, "its status")
     _check_version(cycle, expected_version)
     if cycle.status != CycleStatus.OPEN:
         raise CycleError("Only an open cycle can move to task force review.")
@@ -93,9 +137,8 @@ def start_taskforce_review(session: Session, actor: audit.Actor, cycle: ReviewCy
 
 
 def set_narrative(session: Session, actor: audit.Actor, cycle: ReviewCycle, text: str, expected_version: int) -> None:
+    ensure_cycle_open(cycle, "its narrative")
     _check_version(cycle, expected_version)
-    if cycle.status == CycleStatus.CLOSED:
-        raise CycleError("The narrative of a closed cycle is frozen with its snapshot.")
     before = cycle.narrative
     cycle.narrative = text.strip()
     session.flush()
@@ -120,11 +163,25 @@ def close_cycle(
     as_at: date | None = None,
     progress: Callable[[int, int], None] | None = None,
     commit: bool = True,
+    confirmed_early: bool = False,
+    closed_at: datetime | None = None,
 ) -> CycleSnapshot:
-    """Close the cycle and freeze every active risk's current assessment as its snapshot."""
+    """Close the cycle and freeze every active risk's current assessment as its snapshot.
+
+    The cycle needs its narrative (it opens the Council workbook and can never be written afterwards); before
+    the period's end or the task force meeting, closing needs `confirmed_early`. `closed_at` (default now) is for
+    loading history, e.g. the demo.
+    """
+    ensure_cycle_open(cycle, "its status")
     _check_version(cycle, expected_version)
-    if cycle.status == CycleStatus.CLOSED:
-        raise CycleError(f"Cycle {cycle.code} is already closed.")
+    if not cycle.narrative.strip():
+        raise CycleError(
+            f"Write the narrative of {cycle.code} before closing it: it opens the Council workbook and "
+            "cannot be written once the cycle is closed."
+        )
+    pending = not_yet_due(cycle, date.today())
+    if pending and not confirmed_early:
+        raise CycleNotDueError(cycle, pending)
     as_at = as_at or date.today()
     statement = policy.statement_in_force(session, as_at)
     scales = policy.current_scales(session)
@@ -167,7 +224,7 @@ def close_cycle(
     if entries:
         session.execute(cast(Table, SnapshotEntry.__table__).insert(), entries)
     cycle.status = CycleStatus.CLOSED
-    cycle.closed_at = utcnow()
+    cycle.closed_at = closed_at or utcnow()
     session.flush()
     audit.record(
         session,
@@ -246,6 +303,7 @@ def record_decision(
     Decisions are never edited: a correction is a new one. A refused effect refuses the decision: nothing is
     written, and the `CycleError` says why.
     """
+    ensure_cycle_open(cycle, "its decisions")
     comment, minute_ref = data.comment.strip(), data.minute_ref.strip()
     decided_on = data.decided_on or date.today()
     if cycle.status == CycleStatus.PLANNED:
@@ -295,6 +353,45 @@ def record_decision(
     )
     session.commit()
     return decision
+
+
+ADDENDUM_MAX = 4000
+
+
+def add_addendum(
+    session: Session, actor: audit.Actor, cycle: ReviewCycle, text: str, signer: User | None
+) -> CycleAddendum:
+    """Append a dated, signed correction to a closed cycle's minutes. Addenda are never edited: add another."""
+    text = text.strip()
+    if cycle.status != CycleStatus.CLOSED:
+        raise CycleError(f"Cycle {cycle.code} is not closed: correct its record directly; addenda follow a closing.")
+    if not text:
+        raise CycleError("Write the correction: an addendum cannot be empty.")
+    if len(text) > ADDENDUM_MAX:
+        raise CycleError(f"An addendum may be {ADDENDUM_MAX} characters long.")
+    signed_by = (f"{signer.name}, {signer.title}" if signer.title else signer.name) if signer else actor.email
+    last = session.scalar(select(func.max(CycleAddendum.number)).where(CycleAddendum.review_cycle_id == cycle.id))
+    addendum = CycleAddendum(
+        review_cycle_id=cycle.id,
+        number=(last or 0) + 1,
+        text=text,
+        added_on=date.today(),
+        signed_by_id=signer.id if signer else None,
+        signed_by=(signed_by or actor.email)[:300],
+    )
+    session.add(addendum)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "addendum",
+        "review_cycle",
+        cycle.code,
+        f"addendum {addendum.number} to the minutes of {cycle.code}",
+        {"number": addendum.number, "text": text, "signed_by": addendum.signed_by},
+    )
+    session.commit()
+    return addendum
 
 
 def _risk_in_cycle(session: Session, cycle: ReviewCycle, risk: Risk) -> bool:

@@ -179,8 +179,10 @@ def cycle_by_code(session: Session, code: str) -> ReviewCycle:
 
 
 def default_cycle(session: Session) -> ReviewCycle | None:
-    """The one under task force review if any, else the last closed one, else the open one."""
+    """The cycle being worked on (under task force review, else open), else the last closed one, else the latest."""
     found = session.scalars(select(ReviewCycle).where(ReviewCycle.status == CycleStatus.TF_REVIEW)).first()
+    if found is None:
+        found = session.scalars(select(ReviewCycle).where(ReviewCycle.status == CycleStatus.OPEN)).first()
     if found is None:
         found = session.scalars(
             select(ReviewCycle)

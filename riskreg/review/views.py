@@ -31,6 +31,7 @@ from riskreg.models import (
 )
 from riskreg.review import agenda, bp, effects, heatcache, operations, queries
 from riskreg.review.forms import (
+    AddendumForm,
     CellForm,
     CycleForm,
     CycleStepForm,
@@ -40,7 +41,7 @@ from riskreg.review.forms import (
     options,
 )
 from riskreg.risks.operations import StaleEdit
-from riskreg.web import current_actor
+from riskreg.web import current_actor, signed_in_user
 
 
 def db_session() -> Session:
@@ -275,7 +276,14 @@ def cycle(code: str) -> str:
     return _render_cycle(found)
 
 
-def _render_cycle(found: ReviewCycle, narrative: NarrativeForm | None = None, step: CycleStepForm | None = None) -> str:
+def _render_cycle(
+    found: ReviewCycle,
+    narrative: NarrativeForm | None = None,
+    step: CycleStepForm | None = None,
+    *,
+    early: list[str] | None = None,
+    addendum: AddendumForm | None = None,
+) -> str:
     data = queries.load_cycle(db_session(), found)
     if narrative is None:
         narrative = NarrativeForm(formdata=None, version=str(found.version), narrative=found.narrative)
@@ -291,6 +299,10 @@ def _render_cycle(found: ReviewCycle, narrative: NarrativeForm | None = None, st
         step_form=step or CycleStepForm(formdata=None, version=str(found.version)),
         can_manage=has_permission(cast(User, current_user), Permission.CYCLE_MANAGE),
         period=queries.period_text(found),
+        early=early if early is not None else operations.not_yet_due(found, date.today()),
+        addenda=agenda.addenda(db_session(), found),
+        addendum_form=addendum or AddendumForm(formdata=None),
+        may_amend=has_permission(cast(User, current_user), Permission.CYCLE_AMEND),
     )
 
 
@@ -315,6 +327,8 @@ def _conflict(found: ReviewCycle, what: str, yours: str) -> tuple[str, int]:
 def cycle_narrative(code: str) -> BaseResponse | str | tuple[str, int]:
     found = _cycle_or_404(code)
     form = NarrativeForm()
+    if found.status == CycleStatus.CLOSED:
+        return _closed(operations.CycleClosedError(found, "its narrative"))
     if not form.validate_on_submit() or not (form.version.data or "").isdigit():
         return _render_cycle(found, narrative=form)
     try:
@@ -323,6 +337,8 @@ def cycle_narrative(code: str) -> BaseResponse | str | tuple[str, int]:
         )
     except StaleEdit:
         return _conflict(found, "the narrative", form.narrative.data or "")
+    except operations.CycleClosedError as exc:
+        return _closed(exc)
     except operations.CycleError as exc:
         db_session().rollback()
         form.narrative.errors = [str(exc)]
@@ -351,6 +367,8 @@ def _cycle_step(
         result = step(db_session(), current_actor(), found, int(form.version.data or 0))
     except StaleEdit:
         return _conflict(found, "the cycle's status", yours)
+    except operations.CycleClosedError as exc:
+        return _closed(exc)
     except operations.CycleError as exc:
         db_session().rollback()
         flash(str(exc), "error")
@@ -378,16 +396,61 @@ def cycle_review(code: str) -> BaseResponse | str | tuple[str, int]:
 def cycle_close(code: str) -> BaseResponse | str | tuple[str, int]:
     found = _cycle_or_404(code)
     form = _step_form()
+    if found.status == CycleStatus.CLOSED:
+        return _closed(operations.CycleClosedError(found, "its status"))
     if not form.confirm.data:
         form.confirm.errors = ["Tick the box to confirm that the register is frozen for this cycle."]
         return _render_cycle(found, step=form)
-    return _cycle_step(
-        found,
-        form,
-        operations.close_cycle,
-        yours="Close the cycle",
-        success=lambda frozen: f"Cycle {found.code} is closed: {frozen.risk_count} risks frozen.",
-    )
+    try:
+        frozen = operations.close_cycle(
+            db_session(),
+            current_actor(),
+            found,
+            int(form.version.data or 0),
+            confirmed_early=bool(form.confirm_early.data),
+        )
+    except StaleEdit:
+        return _conflict(found, "the cycle's status", "Close the cycle")
+    except operations.CycleNotDueError as exc:
+        # Asked, not refused: the page comes back with the dates and a second box to tick.
+        db_session().rollback()
+        form.confirm_early.errors = [str(exc)]
+        return _render_cycle(found, step=form, early=exc.pending)
+    except operations.CycleError as exc:
+        db_session().rollback()
+        form.confirm.errors = [str(exc)]
+        return _render_cycle(found, step=form)
+    flash(f"Cycle {found.code} is closed: {frozen.risk_count} risks frozen.", "success")
+    return redirect(url_for("review.cycle", code=found.code))
+
+
+@bp.route("/cycles/<code>/addenda", methods=["POST"])
+@requires(Permission.CYCLE_AMEND)
+def addendum(code: str) -> BaseResponse | str:
+    """A dated, signed correction appended to a closed cycle's minutes."""
+    found = _cycle_or_404(code)
+    form = AddendumForm()
+    if found.status != CycleStatus.CLOSED:
+        # An open cycle has no addenda section: its record is still corrected directly.
+        flash(f"Cycle {found.code} is not closed: correct its record directly; addenda follow a closing.", "error")
+        return redirect(url_for("review.cycle", code=found.code))
+    if not form.validate_on_submit():
+        return _render_cycle(found, addendum=form)
+    try:
+        added = operations.add_addendum(db_session(), current_actor(), found, form.text.data or "", signed_in_user())
+    except operations.CycleError as exc:
+        db_session().rollback()
+        form.text.errors = [str(exc)]
+        return _render_cycle(found, addendum=form)
+    flash(f"Addendum {added.number} appended to the minutes of {found.code}.", "success")
+    return redirect(url_for("review.cycle", code=found.code) + "#addenda")
+
+
+def _closed(exc: operations.CycleClosedError) -> tuple[str, int]:
+    """409: the cycle is closed. Says why, and where a correction goes instead."""
+    db_session().rollback()
+    may_amend = has_permission(cast(User, current_user), Permission.CYCLE_AMEND)
+    return render_template("review/closed.html", cycle=exc.cycle, message=str(exc), may_amend=may_amend), 409
 
 
 # --------------------------------------------------------------------------- decisions and minutes
@@ -395,8 +458,10 @@ def cycle_close(code: str) -> BaseResponse | str | tuple[str, int]:
 
 @bp.route("/cycles/<code>/decide/<ref>", methods=["GET", "POST"])
 @requires(Permission.REVIEW_DECIDE)
-def decide(code: str, ref: str) -> BaseResponse | str:
+def decide(code: str, ref: str) -> BaseResponse | str | tuple[str, int]:
     found = _cycle_or_404(code)
+    if found.status == CycleStatus.CLOSED:
+        return _closed(operations.CycleClosedError(found, "its decisions"))
     risk = db_session().scalars(select(Risk).where(Risk.ref == ref, Risk.deleted_at.is_(None))).first()
     if risk is None:
         abort(404)
@@ -404,6 +469,8 @@ def decide(code: str, ref: str) -> BaseResponse | str:
     if row is None:
         abort(404)
     form = DecisionForm()
+    # The example follows the references already in the minutes, so it matches the format in use.
+    form.minute_ref.description = f"Where the minutes record it, e.g. {agenda.minute_ref_example(db_session(), found)}."
     if request.method == "GET":
         meeting = found.taskforce_meeting_on
         form.decided_on.data = meeting if meeting and found.period_start <= meeting <= date.today() else date.today()
@@ -421,6 +488,8 @@ def decide(code: str, ref: str) -> BaseResponse | str:
         )
         try:
             recorded = operations.record_decision(db_session(), current_actor(), found, risk, data)
+        except operations.CycleClosedError as exc:
+            return _closed(exc)
         except operations.CycleError as exc:
             db_session().rollback()
             target = form.decided_on if "decision date" in str(exc) else form.comment
@@ -430,7 +499,8 @@ def decide(code: str, ref: str) -> BaseResponse | str:
                 target = named
             target.errors = [str(exc)]
         else:
-            flash(f"Decision on {risk.ref} recorded: {data.decision.label}. {recorded.effect}.", "success")
+            # Shown beside the agenda the page returns to (base.html leaves "decided" messages to the page).
+            flash(f"Decision on {risk.ref} recorded: {data.decision.label}. {recorded.effect}.", "decided")
             return redirect(_back_to_review(found.code))
     return render_template(
         "review/decide.html",
@@ -445,11 +515,11 @@ def decide(code: str, ref: str) -> BaseResponse | str:
 
 
 def _back_to_review(code: str) -> str:
-    """The review page the user came from (same filters), else the cycle's review page."""
-    target = request.args.get("next", "")
+    """The review page the user came from (same filters), else the cycle's review page; at the decision notice."""
+    target = request.args.get("next", "").partition("#")[0]
     if target.startswith("/review/") and not target.startswith("//") and "\\" not in target:
-        return target if "#" in target else target + "#agenda"
-    return url_for("review.index", cycle=code) + "#agenda"
+        return target + "#decided"
+    return url_for("review.index", cycle=code) + "#decided"
 
 
 @bp.route("/cycles/<code>/minutes")
@@ -469,4 +539,5 @@ def minutes(code: str) -> str:
         snapshot=snapshot,
         period=queries.period_text(found),
         frozen=found.status == CycleStatus.CLOSED,
+        addenda=agenda.addenda(db_session(), found),
     )

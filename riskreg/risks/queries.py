@@ -155,7 +155,15 @@ def overdue_condition(today: date) -> ColumnElement[bool]:
     )
 
 
+def review_is_due(next_review: date | None, as_at: date) -> bool:
+    """The one definition of "review due", for the home page, the register filter and a cycle's review list:
+    the risk's next review date (its last assessment plus its band's review interval) has passed on `as_at`.
+    """
+    return next_review is not None and next_review < as_at
+
+
 def review_due_condition(today: date) -> ColumnElement[bool]:
+    """`review_is_due` in SQL, for open risks (next_review_due is stored with each assessment)."""
     return and_(Risk.status.in_(OPEN_RISK_STATUSES), Risk.next_review_due < today)
 
 
