@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,7 +63,24 @@ def _sheet_rows(ws: Any, limits: Limits, deadline: Deadline) -> Iterator[Row]:
         deadline.check()
         if number > limits.max_rows:
             raise ImportRejected(f"Sheet {ws.title!r} goes on past row {limits.max_rows:,}; the import stops there.")
-        yield number, values
+        yield number, tuple(unescape_xstring(v) if isinstance(v, str) and "_x" in v else v for v in values)
+
+
+_XSTRING_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape_xstring(text: str) -> str:
+    """Cell text as Excel shows it: OOXML's `_xHHHH_` escapes (ST_Xstring) decoded, in one pass.
+
+    Excel writes characters XML cannot carry as `_x000B_`, and a typed "_x0041_" as "_x005F_x0041_"; it
+    shows "_x0041_" written by other tools as "A". openpyxl leaves the escapes as they are, so the
+    importer decodes them itself: what is imported is what Excel shows. A UTF-16 surrogate pair written
+    as two escapes becomes its one character; a lone surrogate stays and the text policy removes it.
+    """
+    decoded = _XSTRING_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= c <= "\udfff" for c in decoded):
+        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return decoded
 
 
 # ---------------------------------------------------------------------------------------------- CSV
