@@ -24,9 +24,9 @@ from riskreg.importer.columns import (
 )
 from riskreg.importer.result import CellError, CellWarning, ImportedAction, ImportedRow
 from riskreg.importer.values import (
-    EXCEL_ERRORS,
     CellValueError,
     EnumReader,
+    ExcelError,
     LevelReader,
     Rating,
     check_length,
@@ -176,7 +176,7 @@ class RowReader:
 
     def _cell(self, row: _Row, column: HeaderColumn, raw: object) -> None:
         name = column.field
-        if isinstance(raw, str) and raw.strip() in EXCEL_ERRORS:
+        if isinstance(raw, ExcelError):
             raise CellValueError(
                 f"The cell shows the Excel error {raw.strip()}; correct the formula or type the value."
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskreg.importer.safety import Deadline, ImportRejected, Limits
+from riskreg.importer.values import EXCEL_ERRORS, ExcelError
 
 Row = tuple[int, tuple[object, ...]]  # 1-based row number, cell values
 
@@ -59,11 +60,21 @@ def open_workbook(data: bytes, limits: Limits, deadline: Deadline) -> Iterator[l
 def _sheet_rows(ws: Any, limits: Limits, deadline: Deadline) -> Iterator[Row]:
     ws.reset_dimensions()  # the declared <dimension> may claim a million rows, or nothing
     number = 0
-    for number, values in enumerate(ws.iter_rows(max_col=limits.max_columns, values_only=True), start=1):
+    # Cells rather than values: an error cell (#N/A from a formula) must not be taken for the same text typed.
+    for number, cells in enumerate(ws.iter_rows(max_col=limits.max_columns), start=1):
         deadline.check()
         if number > limits.max_rows:
             raise ImportRejected(f"Sheet {ws.title!r} goes on past row {limits.max_rows:,}; the import stops there.")
-        yield number, tuple(unescape_xstring(v) if isinstance(v, str) and "_x" in v else v for v in values)
+        yield number, tuple(_value(cell) for cell in cells)
+
+
+def _value(cell: Any) -> object:
+    value = cell.value
+    if not isinstance(value, str):
+        return value
+    if cell.data_type == "e":
+        return ExcelError(value)
+    return unescape_xstring(value) if "_x" in value else value
 
 
 _XSTRING_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -136,6 +147,7 @@ def _csv_rows(sheet: RawSheet, text: str, delimiter: str, limits: Limits, deadli
                         f"Row {number} has {len(record):,} columns; only the first {limits.max_columns} are read."
                     )
                 record = record[: limits.max_columns]
-            yield number, tuple(record)
+            # CSV has no error type: a cell reading exactly like a spreadsheet error is taken for one.
+            yield number, tuple(ExcelError(v) if v.strip() in EXCEL_ERRORS else v for v in record)
     except csv.Error as exc:
         raise ImportRejected(f"The CSV file cannot be read at row {number + 1:,}: {exc}.") from exc

@@ -86,6 +86,12 @@ _WORDS: Mapping[str, int] = {  # folded word -> position in WORD_TABLE rows (0 =
 }
 
 
+class ExcelError(str):
+    """A cell holding a spreadsheet error such as #N/A (a formula's result), as opposed to that text typed."""
+
+    __slots__ = ()
+
+
 class CellValueError(ValueError):
     """A cell whose value cannot be used; the message is shown to the user next to the cell."""
 
