@@ -18,7 +18,7 @@ from riskreg.audit import SYSTEM
 from riskreg.extensions import db
 from riskreg.models import OrgUnit, Risk, Role
 from riskreg.risks import operations as ops
-from riskreg.risks.search import plan_search, text_condition
+from riskreg.risks.search import parse_query, text_condition
 from tests.conftest import login
 from tests.factories import category, make_risk, make_unit, make_user
 
@@ -168,7 +168,10 @@ def test_percent_and_underscore_are_literal_characters(app: Flask, coordinator: 
         ('""', False),
         ('"unterminated phrase', False),
         ("*", False),
-        ("ransom*", False),
+        ("ransom*", True),  # the prefix syntax people use
+        ('"ransomware hits"', True),
+        ("ransomware OR nothing", True),
+        ("nothing OR", False),
         ("NEAR", False),
         ("NEAR(ransomware budget)", False),
         ("ransomware NEAR/2 budget", False),
@@ -190,11 +193,12 @@ def test_percent_and_underscore_are_literal_characters(app: Flask, coordinator: 
         ("ransomware budget one two three four five six seven eight nine ten", False),
     ],
 )
-def test_fts_syntax_in_a_query_is_text_not_an_error(
+def test_engine_syntax_in_a_query_is_text_not_an_error(
     app: Flask, coordinator: FlaskClient, query: str, finds: bool
 ) -> None:
     target = risk(app, "Ransomware hits the budget system")
-    # Operators are never obeyed: like "%" and "_", they are characters that must appear as typed.
+    # Only the search's own syntax is obeyed (tests/test_search_syntax.py); the engines' operators are
+    # characters that must appear as typed, like "%" and "_".
     assert refs(coordinator, q=query) == ([target] if finds else [])
 
 
@@ -233,15 +237,13 @@ def test_search_goes_through_the_full_text_index(app: Flask) -> None:
 
 
 def test_how_a_query_is_answered() -> None:
-    plain = plan_search("Ransomware budget")
-    assert plain.terms == ("ransomware", "budget")
-    assert not plain.literal
-    assert plain.fts5_query() == '"ransomware"* "budget"*'
-    assert plain.tsquery() == "ransomware:* & budget:*"
-    assert plan_search("100%").terms == ("100",)
-    assert plan_search("100%").literal
-    assert not plan_search("%").indexed
-    assert not plan_search("x").indexed
-    assert plan_search('NEAR("a" b)*').terms == ("near",)  # quoted as a word, one-letter words left to LIKE
-    assert plan_search('NEAR("a" b)*').literal
-    assert plan_search("FRMD-2026-001").terms == ("frmd", "2026", "001")
+    plain = parse_query("Ransomware budget")
+    assert plain.fts5() == '(("ransomware"*) AND ("budget"*))'
+    assert plain.tsquery() == "((ransomware:*) & (budget:*))"
+    assert plain.ranked
+    (fifty,) = parse_query("100%").groups[0].include
+    assert (fifty.words, fifty.literal) == (("100",), "100%")
+    assert not parse_query("%").ranked
+    assert not parse_query("x").ranked
+    (reference,) = parse_query("FRMD-2026-001").groups[0].include
+    assert reference.words == ("frmd", "2026", "001")

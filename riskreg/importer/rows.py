@@ -24,9 +24,9 @@ from riskreg.importer.columns import (
 )
 from riskreg.importer.result import CellError, CellWarning, ImportedAction, ImportedRow
 from riskreg.importer.values import (
-    EXCEL_ERRORS,
     CellValueError,
     EnumReader,
+    ExcelError,
     LevelReader,
     Rating,
     check_length,
@@ -41,10 +41,10 @@ from riskreg.importer.values import (
     read_text,
 )
 from riskreg.scoring import Scales
+from riskreg.textpolicy import STATEMENT_JOINS, STATEMENT_PARTS, TextPolicyError, read_statement, statement_part
 
 TEXT_FIELDS = ("title", "cause", "event", "consequence", "category", "unit", "owner_title", "rationale")
 ENUM_FIELDS = ("nature", "level", "status", "treatment", "control_effectiveness")
-_STATEMENT = re.compile(r"because\s+(.+?),\s*there is a risk that\s+(.+?),\s*which would\s+(.+?)\.?", re.S | re.I)
 _TOTALS = frozenset({"total", "totals", "totaux", "grand total", "sous total", "subtotal", "sum", "somme"})
 _BULLET = re.compile(r"^(?:[-–—•·*▪●○◦>]+\s*|\(?\d{1,2}[.)]\s+|\(?[a-z][)]\s+)")
 _MORE = re.compile(r"^\+\s*\d+\s+(?:more|autres?)\b", re.I)
@@ -176,7 +176,7 @@ class RowReader:
 
     def _cell(self, row: _Row, column: HeaderColumn, raw: object) -> None:
         name = column.field
-        if isinstance(raw, str) and raw.strip() in EXCEL_ERRORS:
+        if isinstance(raw, ExcelError):
             raise CellValueError(
                 f"The cell shows the Excel error {raw.strip()}; correct the formula or type the value."
             )
@@ -210,9 +210,15 @@ class RowReader:
             row.values["velocity"] = read_small_int(raw, 1, 5, "velocity")
 
     def _text(self, row: _Row, column: HeaderColumn, raw: object) -> str:
-        text = read_text(raw)
-        if text.cleaned:
-            row.warn(column.letter, "Invisible control characters were removed from this cell.")
+        label = FIELD_LABELS.get(column.field, column.header)
+        text = read_text(raw, label)
+        if text.removed:
+            row.warn(column.letter, f"{label}: {' and '.join(text.removed)} were removed from this cell.")
+        if column.field in STATEMENT_PARTS:
+            try:
+                return statement_part(text.value, column.field, label)
+            except TextPolicyError as refused:
+                raise CellValueError(refused.message) from None
         return text.value
 
     def _level(self, row: _Row, column: HeaderColumn, raw: object) -> None:
@@ -249,14 +255,18 @@ class RowReader:
             self._actions(row)
 
     def _statement(self, row: _Row, text: str, letter: str) -> None:
-        found = _STATEMENT.fullmatch(text.strip())
-        parts = dict(zip(("cause", "event", "consequence"), found.groups(), strict=True)) if found else {"event": text}
+        found = read_statement(text)
+        if found:
+            parts = dict(zip(STATEMENT_PARTS, found, strict=True))
+        else:
+            parts = _event_and_consequence(text) if "consequence" not in row.values else {"event": text}
         for name, part in parts.items():
             if name in row.values:
                 continue  # a column of its own wins over the statement
             try:
-                row.values[name] = check_length(part.strip(), name, FIELD_LABELS[name])
-            except CellValueError as problem:
+                label = FIELD_LABELS[name]
+                row.values[name] = check_length(statement_part(part, name, label), name, label)
+            except (CellValueError, TextPolicyError) as problem:
                 row.error(letter, str(problem))
             row.columns.setdefault(name, letter)
 
@@ -357,6 +367,14 @@ class RowReader:
 
 
 _WORD_NAMES = ("very low", "low", "medium", "high", "very high")
+
+
+def _event_and_consequence(text: str) -> dict[str, str]:
+    """Any other statement is the event; "…, which would …" in it gives the consequence as well."""
+    join = STATEMENT_JOINS["event"].search(text)
+    if join is None:
+        return {"event": text}
+    return {"event": text[: join.start()].strip(), "consequence": text[join.end() :].strip()}
 
 
 def _word_row(reader: LevelReader) -> list[int]:

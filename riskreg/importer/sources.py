@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from riskreg.importer.safety import Deadline, ImportRejected, Limits
+from riskreg.importer.values import EXCEL_ERRORS, ExcelError
 
 Row = tuple[int, tuple[object, ...]]  # 1-based row number, cell values
 
@@ -58,11 +60,38 @@ def open_workbook(data: bytes, limits: Limits, deadline: Deadline) -> Iterator[l
 def _sheet_rows(ws: Any, limits: Limits, deadline: Deadline) -> Iterator[Row]:
     ws.reset_dimensions()  # the declared <dimension> may claim a million rows, or nothing
     number = 0
-    for number, values in enumerate(ws.iter_rows(max_col=limits.max_columns, values_only=True), start=1):
+    # Cells rather than values: an error cell (#N/A from a formula) must not be taken for the same text typed.
+    for number, cells in enumerate(ws.iter_rows(max_col=limits.max_columns), start=1):
         deadline.check()
         if number > limits.max_rows:
             raise ImportRejected(f"Sheet {ws.title!r} goes on past row {limits.max_rows:,}; the import stops there.")
-        yield number, values
+        yield number, tuple(_value(cell) for cell in cells)
+
+
+def _value(cell: Any) -> object:
+    value = cell.value
+    if not isinstance(value, str):
+        return value
+    if cell.data_type == "e":
+        return ExcelError(value)
+    return unescape_xstring(value) if "_x" in value else value
+
+
+_XSTRING_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape_xstring(text: str) -> str:
+    """Cell text as Excel shows it: OOXML's `_xHHHH_` escapes (ST_Xstring) decoded, in one pass.
+
+    Excel writes characters XML cannot carry as `_x000B_`, and a typed "_x0041_" as "_x005F_x0041_"; it
+    shows "_x0041_" written by other tools as "A". openpyxl leaves the escapes as they are, so the
+    importer decodes them itself: what is imported is what Excel shows. A UTF-16 surrogate pair written
+    as two escapes becomes its one character; a lone surrogate stays and the text policy removes it.
+    """
+    decoded = _XSTRING_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= c <= "\udfff" for c in decoded):
+        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return decoded
 
 
 # ---------------------------------------------------------------------------------------------- CSV
@@ -118,6 +147,7 @@ def _csv_rows(sheet: RawSheet, text: str, delimiter: str, limits: Limits, deadli
                         f"Row {number} has {len(record):,} columns; only the first {limits.max_columns} are read."
                     )
                 record = record[: limits.max_columns]
-            yield number, tuple(record)
+            # CSV has no error type: a cell reading exactly like a spreadsheet error is taken for one.
+            yield number, tuple(ExcelError(v) if v.strip() in EXCEL_ERRORS else v for v in record)
     except csv.Error as exc:
         raise ImportRejected(f"The CSV file cannot be read at row {number + 1:,}: {exc}.") from exc

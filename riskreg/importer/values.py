@@ -42,6 +42,7 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
 from riskreg.scoring import Band, Level, Scales
+from riskreg.textpolicy import TextPolicyError, check_text, is_invisible
 
 # Longest text accepted per field, in characters; the forms use the same numbers (shared on purpose).
 FIELD_LIMITS: Mapping[str, int] = MappingProxyType(
@@ -85,6 +86,12 @@ _WORDS: Mapping[str, int] = {  # folded word -> position in WORD_TABLE rows (0 =
 }
 
 
+class ExcelError(str):
+    """A cell holding a spreadsheet error such as #N/A (a formula's result), as opposed to that text typed."""
+
+    __slots__ = ()
+
+
 class CellValueError(ValueError):
     """A cell whose value cannot be used; the message is shown to the user next to the cell."""
 
@@ -102,22 +109,26 @@ def is_empty(value: object) -> bool:
 
 # ---------------------------------------------------------------------------------------------- text
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-# Excel writes control characters into its XML as _x000B_ and so on; openpyxl leaves them escaped.
-_ESCAPED_CONTROL = re.compile(r"_x00(?:0[0-8BbCcEeFf]|1[0-9A-Fa-f]|7[Ff])_")
-_SUSPECT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ufffe\uffff]|_x00")  # anything read_text would change
-
 
 @dataclass(frozen=True)
 class Text:
     value: str
-    cleaned: bool  # control characters were removed
+    removed: tuple[str, ...] = ()  # what the text policy removed (control characters), for a warning
+
+    @property
+    def cleaned(self) -> bool:
+        return bool(self.removed)
 
 
-def read_text(value: object) -> Text:
-    """Cell text with line ends normalised, tabs as spaces and invisible control characters removed."""
-    if isinstance(value, str) and len(value) <= MAX_CELL_CHARS and not _SUSPECT.search(value):
-        return Text(value.strip(), False)  # the usual case, read once per text cell
+def read_text(value: object, label: str = "The cell") -> Text:
+    """Cell text under the text policy (`riskreg.textpolicy`): line ends normalised, blanks and invisible
+    characters at both ends and control characters removed; text made only of invisible characters raises.
+
+    Excel's own escapes (_x000B_ and the like) are decoded when the workbook is read (sources.py), so a
+    control character Excel wrote that way is removed here like any other.
+    """
+    if isinstance(value, str) and len(value) <= MAX_CELL_CHARS and value.isprintable() and value.strip() == value:
+        return Text(value) if value and not is_invisible(value[0]) else _checked(value, label)
     if isinstance(value, bool):
         text = "Yes" if value else "No"
     elif isinstance(value, float) and value.is_integer():
@@ -130,9 +141,15 @@ def read_text(value: object) -> Text:
         text = str(value)
     if len(text) > MAX_CELL_CHARS:
         raise CellValueError(f"The cell holds {len(text):,} characters, more than a spreadsheet cell can hold.")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    cleaned_text = _CONTROL.sub("", _ESCAPED_CONTROL.sub("", text))
-    return Text(cleaned_text.strip(), cleaned_text != text)
+    return _checked(text, label)
+
+
+def _checked(text: str, label: str) -> Text:
+    try:
+        checked = check_text(text, label)
+    except TextPolicyError as refused:
+        raise CellValueError(refused.message) from None
+    return Text(checked.text, checked.removed)
 
 
 def check_length(text: str, field: str, label: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskreg.cli import echo_table, fail, system_actor
-from riskreg.imports.preview import PreviewRow, preview_row
+from riskreg.imports.preview import PreviewRow, cell_warnings, preview_row
 
 PREVIEW_HEADERS = ["Sheet", "Row", "Ref", "Action", "Title", "Details"]
 
@@ -77,6 +77,8 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
         click.echo(f"not imported: {column.sheet} column {column.letter} {column.header!r}")
     for warning in plan.warnings:
         click.echo(f"note: {warning}")
+    for warning in cell_warnings(plan):  # shown beside each row on the preview page
+        click.echo(f"warning: {warning}")
     if plan.has_errors:
         for planned in plan.of(RowAction.ERROR):
             for error in planned.errors:

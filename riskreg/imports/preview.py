@@ -130,6 +130,13 @@ def _key(text: str) -> str:
     return " ".join(text.split()).rstrip(".").casefold()
 
 
+def cell_warnings(plan: ImportPlan) -> list[str]:
+    """Every row's cell warnings ("Register B7: Title: bidirectional control characters were removed ..."),
+    in file order: what the preview shows beside each row, for the CLI, which has no rows to show them on.
+    """
+    return [str(warning) for planned in plan.rows for warning in planned.row.warnings]
+
+
 def page_of(plan: ImportPlan, show: str = "all", page: int = 1) -> Page:
     """One page of the plan's rows under a filter ("all" or a RowAction value); out-of-range pages clamp."""
     show = show if show in SHOWS else "all"

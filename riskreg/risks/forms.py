@@ -28,7 +28,7 @@ from riskreg.models import (
 )
 from riskreg.models.register import TEXT_MAX, TITLE_MAX
 from riskreg.scoring import Level
-from riskreg.validation import no_control_chars, single_line, strip_filter
+from riskreg.validation import StatementPart, TextPolicy, no_control_chars, single_line, strip_filter
 
 SHORT_MAX = 200
 EARLIEST = date(2000, 1, 1)
@@ -141,6 +141,21 @@ def _text(label: str, *, required: bool = True, description: str = "") -> TextAr
     )
 
 
+def _part(label: str, part: str, name: str, description: str) -> TextAreaField:
+    """A risk statement part: the text policy under the part's own name, then the statement's rules."""
+    return TextAreaField(
+        label,
+        description=description,
+        filters=[strip_filter],
+        validators=[
+            DataRequired(message="This is required."),
+            Length(max=TEXT_MAX),
+            TextPolicy(name),
+            StatementPart(part, name),
+        ],
+    )
+
+
 def _line(label: str, *, required: bool = True, limit: int = SHORT_MAX, description: str = "") -> StringField:
     validators: list[Any] = [DataRequired(message="This is required.")] if required else [Optional()]
     return StringField(
@@ -179,9 +194,11 @@ class RiskForm(FlaskForm):
         # counter.js shows the count as the person types (riskreg/static/counter.js).
         render_kw={"data-counter": str(TITLE_MAX)},
     )
-    cause = _text("Because…", description="The cause: what could bring the risk about.")
-    event = _text("there is a risk that…", description="The event: what could happen.")
-    consequence = _text("which would…", description="The consequence for the organisation's objectives.")
+    cause = _part("Because…", "cause", "The cause", "The cause: what could bring the risk about.")
+    event = _part("there is a risk that…", "event", "The event", "The event: what could happen.")
+    consequence = _part(
+        "which would…", "consequence", "The consequence", "The consequence for the organisation's objectives."
+    )
     category_id = SelectField(
         "Category",
         coerce=optional_int,

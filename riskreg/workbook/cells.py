@@ -5,7 +5,8 @@ workbook is written (`riskreg.workbook.build_council_workbook`), so app start-up
 for it.
 
 Safety (security.md H1–H3): `text_cell` is the only way text reaches a cell. It removes
-characters XML cannot carry, forces the cell type to text (openpyxl would otherwise write a
+characters XML cannot carry, escapes text that looks like OOXML's `_xHHHH_` escapes (so every
+reader shows it as typed), forces the cell type to text (openpyxl would otherwise write a
 string starting with "=" as a formula), and gives Excel's quote prefix to anything that
 starts like a formula, so it stays text even when someone edits the cell. Numbers and dates
 are written as numbers and dates. No formula is ever written.
@@ -50,6 +51,8 @@ QUOTE_TRIGGERS = frozenset("=+-@\t\r\n＝＋－＠")
 # non-characters that lxml refuses (a pasted U+FFFF would otherwise fail the whole export).
 _ILLEGAL = re.compile(f"{ILLEGAL_CHARACTERS_RE.pattern}|[\ud800-\udfff\ufffe\uffff]")
 
+_XSTRING_LIKE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
 Progress = Callable[[int, int, str], None]
 # A write-only sheet borrows these attributes from Worksheet (panes, print setup, dimensions,
 # merges, filter); openpyxl's type stubs only know them on Worksheet, so that is what we call it.
@@ -65,12 +68,25 @@ class CellStyle:
 
 
 def clean_text(value: str) -> str:
-    """Text as it may go into a cell: XML-illegal characters removed, overlong text visibly cut."""
+    """Text as it may go into a cell: XML-illegal characters removed, overlong text visibly cut, and
+    text that looks like an OOXML escape escaped itself (see `escape_xstring`).
+    """
     text = _ILLEGAL.sub("", value)
     if len(text) > MAX_CELL_CHARS:
         marker = f" […] (cut here: the register holds {len(text):,} characters)"
         text = text[: MAX_CELL_CHARS - len(marker)] + marker
-    return text
+    return escape_xstring(text) if "_x" in text else text
+
+
+def escape_xstring(text: str) -> str:
+    """Text whose "_xHHHH_" parts every reader shows as typed.
+
+    OOXML cell text (ST_Xstring) encodes characters as `_xHHHH_`, and Excel and LibreOffice decode any
+    such sequence they read ("_x0041_" shows as "A"); openpyxl writes text as it is and reads it back
+    undecoded. Escaping the underscore that starts each such sequence as `_x005F_` (the rule in ECMA-376
+    Part 1, 22.9.2.19) makes Excel show the text as typed, and RiskReg's importer decodes it the same way.
+    """
+    return _XSTRING_LIKE.sub("_x005F_", text)
 
 
 def needs_quote_prefix(text: str) -> bool:
