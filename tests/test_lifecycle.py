@@ -284,3 +284,16 @@ def test_movement_and_workbook_count_closed_realised_and_merged(ctx: None) -> No
                 counts.setdefault(str(cells[-2]), cells[-1])
     assert counts["Closed, realised or merged since the previous cycle"] == 3
     assert counts["Not in the previous cycle"] == 1
+
+
+def test_home_page_leaves_out_what_a_closed_risk_had_pending(ctx: None, client: FlaskClient) -> None:
+    unit = make_unit()
+    risk = make_risk(unit=unit)
+    late = risk_ops.ActionInput("Chase the late payers", "Treasurer", TODAY - timedelta(days=5))
+    action = risk_ops.add_action(db.session, audit.SYSTEM, risk, late)
+    login(client, make_user(role=Role.FOCAL_POINT, unit=unit).email)
+    assert action.ref in client.get("/").get_data(as_text=True)
+    lifecycle.close_risk(db.session, actor(Role.COORDINATOR), risk, "Contributions paid in full", risk.version)
+    home = client.get("/").get_data(as_text=True)
+    assert action.ref not in home
+    assert "No overdue actions." in home

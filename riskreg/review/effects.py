@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from riskreg import audit
 from riskreg.models import (
@@ -109,7 +110,7 @@ def apply(
         raise DecisionRefusedError(f"{decision.decision.label} refused: {exc}", field) from None
     except responses.NotAllowedError as exc:
         raise DecisionRefusedError(f"{decision.decision.label} refused: {exc}") from None
-    except StaleEdit:
+    except (StaleEdit, StaleDataError):
         raise DecisionRefusedError(f"{risk.ref} was changed meanwhile; reload the page and decide again.") from None
 
 

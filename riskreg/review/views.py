@@ -60,7 +60,13 @@ T = TypeVar("T")
 
 @bp.context_processor
 def _review_globals() -> dict[str, Any]:
-    return {"risk_url": risk_url, "status_labels": queries.STATUS_LABELS, "kind_labels": queries.KIND_LABELS}
+    return {
+        "risk_url": risk_url,
+        "status_labels": queries.STATUS_LABELS,
+        "kind_labels": queries.KIND_LABELS,
+        # The review page's help and the decision form say what each decision does (riskreg/review/effects.py).
+        "decision_effects": [(d.value, d.label, effects.DESCRIPTIONS[d]) for d in Decision],
+    }
 
 
 def risk_url(ref: str) -> str:
@@ -510,7 +516,6 @@ def decide(code: str, ref: str) -> BaseResponse | str | tuple[str, int]:
         form=form,
         earlier=agenda.decisions(db_session(), found, risk.ref),
         back=_back_to_review(found.code),
-        effects=[(d.value, d.label, effects.DESCRIPTIONS[d]) for d in Decision],
     )
 
 

@@ -121,7 +121,7 @@ def title_length(form: Any, field: Any) -> None:
     """Say how long the title is, rather than cutting it (a cut title ends mid-word)."""
     if field.data and len(field.data) > TITLE_MAX:
         raise ValidationError(
-            f"The title has {len(field.data)} characters; shorten it to {TITLE_MAX} at most "
+            f"The title has {len(field.data)} characters; shorten it to at most {TITLE_MAX} characters "
             "(the cause, event and consequence hold the detail)."
         )
 

@@ -466,7 +466,8 @@ def home_summary(session: Session, user: User, *, today: date, list_limit: int =
     """Counts per unit (open risks by zone and band, overdue actions, reviews due, open escalations) and the
     first few items of each list, in a fixed number of statements.
     """
-    scope = risk_scope(user)
+    # Closed, realised and merged risks have left the active register: their actions and escalations need no one.
+    scope = and_(risk_scope(user), Risk.status.in_(OPEN_RISK_STATUSES))
     units_query = select(OrgUnit).order_by(OrgUnit.code)
     if sees_all_units(user):
         has_risks = exists().where(Risk.org_unit_id == OrgUnit.id, scope)
