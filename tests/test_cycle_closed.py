@@ -249,6 +249,7 @@ def test_addendum_is_appended_signed_audited_and_printed_with_the_minutes(world:
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "addendum")).all()
     assert [(e.entity, e.entity_id, e.actor_id) for e in events] == [("review_cycle", "2026-Q1", user.id)] * 2
     minutes = client.get("/review/cycles/2026-Q1/minutes").get_data(as_text=True)
+    assert "Correct these minutes with an addendum" in minutes
     assert "Addenda after closing" in minutes
     assert minutes.index("Addendum 1") < minutes.index("Addendum 2")
     assert "Minute TF-1/1 was taken on 21 March." in minutes

@@ -122,7 +122,7 @@ def decide_command(
         return
     actor, _user = _signer(session, by_email)
     on = decided_on.date() if isinstance(decided_on, datetime) else None
-    data = operations.DecisionInput(Decision(decision), comment, minute_ref, on)
+    data = operations.DecisionInput(decision=Decision(decision), comment=comment, minute_ref=minute_ref, decided_on=on)
     try:
         operations.record_decision(session, actor, cycle, risk, data)
     except operations.CycleError as exc:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -496,6 +497,14 @@ def decide(code: str, ref: str) -> BaseResponse | str | tuple[str, int]:
             recorded = operations.record_decision(db_session(), current_actor(), found, risk, data)
         except operations.CycleClosedError as exc:
             return _closed(exc)
+        except DBAPIError:
+            # The cycle closed between the check and the insert: the database's trigger refused the row.
+            db_session().rollback()
+            stored = db_session().scalar(select(ReviewCycle.status).where(ReviewCycle.id == found.id))
+            if stored != CycleStatus.CLOSED:
+                raise
+            db_session().refresh(found)
+            return _closed(operations.CycleClosedError(found, "its decisions"))
         except operations.CycleError as exc:
             db_session().rollback()
             target = form.decided_on if "decision date" in str(exc) else form.comment

@@ -126,6 +126,7 @@ PAGES = [
     ("decision form", TASKFORCE, "/review/cycles/{open_cycle}/decide/{ref}"),
     ("cycles", TASKFORCE, "/review/cycles"),
     ("cycle page", COORDINATOR, "/review/cycles/{open_cycle}"),
+    ("closed cycle page with the addendum form", COORDINATOR, "/review/cycles/{closed_cycle}"),
     ("new cycle form", COORDINATOR, "/review/cycles/new"),
     ("minutes", TASKFORCE, "/review/cycles/{closed_cycle}/minutes"),
     ("users", ADMIN, "/admin/users"),
