@@ -80,8 +80,11 @@ def _backup_sqlite(source: Path, part: Path) -> Report:
         # keeps writing meanwhile. Never copy the file itself: the last commits may sit in its -wal file.
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
-    with closing(sqlite3.connect(part)) as copy:
-        return check_sqlite(copy, require_head=False)
+    try:
+        with closing(sqlite3.connect(part)) as copy:
+            return check_sqlite(copy, require_head=False)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"the copy does not check out: {exc}") from exc
 
 
 def _backup_postgresql(url: URL, part: Path) -> Report:
@@ -109,7 +112,10 @@ def restore(url: str | URL, source: Path) -> Report:
     if url.get_backend_name() == "sqlite":
         if not magic.startswith(SQLITE_MAGIC):
             raise BackupError(f"{source} is not an SQLite backup (a PostgreSQL dump restores into PostgreSQL)")
-        return _restore_sqlite(source, _sqlite_path(url))
+        try:
+            return _restore_sqlite(source, _sqlite_path(url))
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"{source} cannot be read as a database: {exc}") from exc
     if url.get_backend_name() == "postgresql":
         if not magic.startswith(PG_MAGIC):
             raise BackupError(f"{source} is not a pg_dump custom-format file")
@@ -167,8 +173,11 @@ def check(url: str | URL, require_head: bool = True) -> Report:
     """Integrity, foreign keys, migration revision and search index of the database at `url`."""
     url = make_url(url)
     if url.get_backend_name() == "sqlite":
-        with closing(sqlite3.connect(_sqlite_path(url))) as conn:
-            return check_sqlite(conn, require_head)
+        try:
+            with closing(sqlite3.connect(_sqlite_path(url))) as conn:
+                return check_sqlite(conn, require_head)
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"the database cannot be read: {exc}") from exc
     with _pg_connection(url) as conn:
         return check_postgresql(conn, require_head)
 
