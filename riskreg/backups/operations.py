@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import ColumnElement, column, create_engine, func, literal_column, select, table, text
 from sqlalchemy.engine import URL, Connection, make_url
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -244,8 +245,10 @@ def check_postgresql(conn: Connection, require_head: bool) -> Report:
     ).scalar()
     if expression is None:
         raise BackupError("risks.search_vector is missing or not a generated column")
+    # The expression is the column's own definition, read from the catalog: recompute it and compare.
+    recomputed: ColumnElement[Any] = literal_column(f"({expression})")
     stale = conn.execute(
-        text(f"SELECT count(*) FROM risks WHERE search_vector IS DISTINCT FROM ({expression})")  # noqa: S608 - read from the catalog
+        select(func.count()).select_from(table("risks")).where(column("search_vector").is_distinct_from(recomputed))
     ).scalar_one()
     if stale:
         raise BackupError(f"search index: {stale} risks have a stale search vector")
