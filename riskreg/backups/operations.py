@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import ColumnElement, column, create_engine, func, literal_column, select, table, text
 from sqlalchemy.engine import URL, Connection, make_url
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -80,8 +81,11 @@ def _backup_sqlite(source: Path, part: Path) -> Report:
         # keeps writing meanwhile. Never copy the file itself: the last commits may sit in its -wal file.
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
-    with closing(sqlite3.connect(part)) as copy:
-        return check_sqlite(copy, require_head=False)
+    try:
+        with closing(sqlite3.connect(part)) as copy:
+            return check_sqlite(copy, require_head=False)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"the copy does not check out: {exc}") from exc
 
 
 def _backup_postgresql(url: URL, part: Path) -> Report:
@@ -109,7 +113,10 @@ def restore(url: str | URL, source: Path) -> Report:
     if url.get_backend_name() == "sqlite":
         if not magic.startswith(SQLITE_MAGIC):
             raise BackupError(f"{source} is not an SQLite backup (a PostgreSQL dump restores into PostgreSQL)")
-        return _restore_sqlite(source, _sqlite_path(url))
+        try:
+            return _restore_sqlite(source, _sqlite_path(url))
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"{source} cannot be read as a database: {exc}") from exc
     if url.get_backend_name() == "postgresql":
         if not magic.startswith(PG_MAGIC):
             raise BackupError(f"{source} is not a pg_dump custom-format file")
@@ -167,8 +174,11 @@ def check(url: str | URL, require_head: bool = True) -> Report:
     """Integrity, foreign keys, migration revision and search index of the database at `url`."""
     url = make_url(url)
     if url.get_backend_name() == "sqlite":
-        with closing(sqlite3.connect(_sqlite_path(url))) as conn:
-            return check_sqlite(conn, require_head)
+        try:
+            with closing(sqlite3.connect(_sqlite_path(url))) as conn:
+                return check_sqlite(conn, require_head)
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"the database cannot be read: {exc}") from exc
     with _pg_connection(url) as conn:
         return check_postgresql(conn, require_head)
 
@@ -235,8 +245,10 @@ def check_postgresql(conn: Connection, require_head: bool) -> Report:
     ).scalar()
     if expression is None:
         raise BackupError("risks.search_vector is missing or not a generated column")
+    # The expression is the column's own definition, read from the catalog: recompute it and compare.
+    recomputed: ColumnElement[Any] = literal_column(f"({expression})")
     stale = conn.execute(
-        text(f"SELECT count(*) FROM risks WHERE search_vector IS DISTINCT FROM ({expression})")  # noqa: S608 - read from the catalog
+        select(func.count()).select_from(table("risks")).where(column("search_vector").is_distinct_from(recomputed))
     ).scalar_one()
     if stale:
         raise BackupError(f"search index: {stale} risks have a stale search vector")
