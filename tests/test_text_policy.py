@@ -150,6 +150,8 @@ def test_every_text_field_applies_the_policy(app: Flask, cls: type[Form], name: 
     assert not ok, "text made only of invisible characters was accepted"
     ok, control, _ = _validate(app, cls, name, "Cash\x0b flow")
     assert not ok, "a control character was accepted"
+    ok, _, _ = _validate(app, cls, name, "ab\u202ec@example.org")  # passes an e-mail pattern but for the bidi
+    assert not ok, "a bidirectional control character was accepted in an address-like value"
     policy_messages = [m for m in errors if "bidirectional" in m]
     if policy_messages:
         # The policy's own message: the field is named, the cleaned text is shown again.
@@ -161,6 +163,27 @@ def test_every_text_field_applies_the_policy(app: Flask, cls: type[Form], name: 
         assert errors
         assert invisible
         assert control
+
+
+def test_a_form_shows_the_cleaned_text_with_a_message_naming_the_field(app: Flask) -> None:
+    with app.app_context():
+        unit = make_unit(code="GS-BIDI")
+        make_user(role=Role.COORDINATOR, unit=unit, email="bidi@example.org")
+        category_id = db.session.scalar(select(RiskCategory.id).where(RiskCategory.code == "FIN"))
+        assert category_id is not None
+    client = app.test_client()
+    login(client, "bidi@example.org")
+    data = {**_risk_form(category_id, "Payroll \u202eevil", "late pay", "Chief"), "unit": "GS-BIDI"}
+    shown = client.post("/risks/new", data=data)
+    assert shown.status_code == 200
+    assert "Title: bidirectional control characters" in shown.text
+    assert 'value="Payroll evil"' in shown.text
+    invisible = client.post("/risks/new", data={**data, "title": "\u200b\u200b"})
+    assert "Title is made only of invisible characters" in invisible.text
+    joined = client.post("/risks/new", data={**data, "title": "ok", "cause": "x, there is a risk that y"})
+    assert "The cause may not contain" in joined.text
+    saved = client.post("/risks/new", data={**data, "title": "Payroll evil"})
+    assert saved.status_code == 303
 
 
 # --------------------------------------------------------------------------- form -> export -> import
