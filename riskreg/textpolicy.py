@@ -69,7 +69,8 @@ class Checked:
 
 def is_invisible(char: str) -> bool:
     """True for a character that shows nothing on its own: blanks, format characters and fillers."""
-    return char.isspace() or char in _BLANK_LOOKING or unicodedata.category(char) in ("Cf", "Cc", "Cs", "Co", "Cn")
+    # Not private-use or unassigned characters: an icon font glyph or an emoji newer than Python's tables shows.
+    return char.isspace() or char in _BLANK_LOOKING or unicodedata.category(char) in ("Cf", "Cc", "Cs")
 
 
 def normalise_line_ends(text: str) -> str:

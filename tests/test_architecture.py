@@ -18,7 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "riskreg"
 
 # Pure modules: the core that takes plain data and returns plain data (a module or a package of that name).
-PURE = ["scoring", "appetite", "escalation", "snapshot", "movement", "heatmap", "heatmap_draw", "workbook", "importer"]
+PURE = [
+    "scoring",
+    "appetite",
+    "escalation",
+    "snapshot",
+    "movement",
+    "heatmap",
+    "heatmap_draw",
+    "workbook",
+    "importer",
+    "textpolicy",
+]
 FORBIDDEN = ("flask", "flask_*", "sqlalchemy", "riskreg.extensions", "riskreg.models", "riskreg.web")
 GRAB_BAG_NAMES = {"utils", "util", "helpers", "helper", "common", "misc"}
 MAX_LINES = 1000

@@ -25,6 +25,7 @@ class UserForm(FlaskForm):
             DataRequired(),
             Length(max=254),
             Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.org."),
+            no_control_chars,
         ],
     )
     name = StringField("Name", validators=[DataRequired(), Length(max=200), no_control_chars])

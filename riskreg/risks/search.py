@@ -4,8 +4,8 @@ Syntax (one pure function, `parse_query`, reads it; the same parsed query is ren
 
     ransom budget      every word, each as a word prefix ("ransom" finds "Ransomware"), in any of the fields
     ransom*            the same, said explicitly
-    "cash flow"        these words next to each other in this order, as typed, within one field
-                       ("cash flo*" lets the last word be a prefix)
+    "cash flow"        these words next to each other in this order, within one field ("cash flo*" lets
+                       the last word be a prefix; punctuation between them does not matter: "cash-flow")
     -draft  NOT draft  leave out risks that match the word (or the "phrase")
     a b OR c d         either side (OR in capitals); AND in capitals is allowed and changes nothing
     50%  a_b  x        punctuation and one-letter words must appear as typed (a LIKE check, case ignored);
@@ -19,9 +19,10 @@ Engines: SQLite's FTS5 table `risks_fts` (external content over risks: ref, titl
 kept in step by triggers (migration 20261129_0002), ranked by bm25 with the reference and title weighted above
 the text; PostgreSQL's generated tsvector column `risks.search_vector` (same words: the migration turns the
 characters PostgreSQL's parser would glue words with into blanks) with a GIN index, ranked by ts_rank. The two
-agree for the same query (tests/test_search_syntax.py checks a table of queries on both): a phrase also checks
-its text with LIKE because PostgreSQL's one vector per risk would let a phrase run from one field into the next,
-which FTS5's columns do not.
+agree for the same query (tests/test_search_syntax.py checks a table of queries on both): on PostgreSQL a phrase
+is also checked field by field (`PhraseInField`), because its one vector per risk would let a phrase run from
+one field into the next, which FTS5's columns do not. One difference remains: FTS5 also ignores accents
+("securite" finds "sécurité"), PostgreSQL's 'simple' configuration does not.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def _phrase_term(quoted: str, star: bool, budget: list[int]) -> Term | None:
     spent = _spend(words, budget)
     if spent is None:
         return Term(literal=content)
-    return Term(words=spent, prefix=prefix, phrase=True, literal=content)
+    return Term(words=spent, prefix=prefix, phrase=True)
 
 
 # --------------------------------------------------------------------------- SQL
@@ -238,6 +239,53 @@ class IndexMatch(ColumnElement[bool]):
         self.negate = negate
 
 
+class PhraseInField(ColumnElement[bool]):
+    """A phrase the index found is also within one field.
+
+    FTS5 matches a phrase within one column, so on SQLite this is always true. PostgreSQL's one vector per
+    risk runs the fields together (the last word of the title is next to the first of the cause), so the
+    rows the index found are checked field by field, with the same words the index holds.
+    """
+
+    __visit_name__ = "riskreg_phrase_in_field"
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("tsquery", InternalTraversal.dp_clauseelement),
+        ("fallback", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, term: Term) -> None:
+        self.tsquery: BindParameter[str] = bindparam("phrase_query", term.tsquery(), unique=True)
+        self.fallback = like_condition(" ".join(term.words))
+
+
+# The characters migration 20261129_0002 turns into blanks before PostgreSQL parses the text.
+_PG_GLUE = ("-./_@:+,&<>", " " * 11)
+
+
+@compiles(PhraseInField, "sqlite")
+def _phrase_sqlite(element: PhraseInField, compiler: Any, **kw: Any) -> str:
+    return "1 = 1"
+
+
+@compiles(PhraseInField, "postgresql")
+def _phrase_postgresql(element: PhraseInField, compiler: Any, **kw: Any) -> str:
+    query = f"to_tsquery('simple'::regconfig, {compiler.process(element.tsquery, **kw)})"
+    fields = [
+        f"to_tsvector('simple'::regconfig, translate(coalesce(risks.{column}, ''), '{_PG_GLUE[0]}', "
+        f"'{_PG_GLUE[1]}')) @@ {query}"
+        for column in ("ref", "title", "cause", "event", "consequence")
+    ]
+    return "(" + " OR ".join(fields) + ")"
+
+
+@compiles(PhraseInField)
+def _phrase_other(element: PhraseInField, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.fallback, **kw))
+
+
 @compiles(IndexMatch, "sqlite")
 def _match_sqlite(element: IndexMatch, compiler: Any, **kw: Any) -> str:
     query = compiler.process(element.fts5, **kw)
@@ -262,14 +310,15 @@ def _term_condition(term: Term, *, negate: bool = False) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if term.words:
         parts.append(IndexMatch(term.fts5(), term.tsquery(), term.words))
+    if term.phrase:
+        parts.append(PhraseInField(term))
     if term.literal:
         parts.append(like_condition(term.literal))
-    condition = and_(*parts)
     if not negate:
-        return condition
-    if term.words and not term.literal:
+        return and_(*parts)
+    if len(parts) == 1 and term.words:
         return IndexMatch(term.fts5(), term.tsquery(), term.words, negate=True)
-    return not_(condition)
+    return not_(and_(*parts))
 
 
 def _group_condition(group: Group) -> ColumnElement[bool]:
@@ -279,6 +328,7 @@ def _group_condition(group: Group) -> ColumnElement[bool]:
         # All the group's index words in one lookup; literals and exclusions filter what it found.
         words = tuple(w for t in indexed for w in t.words)
         parts.append(IndexMatch(group.fts5(), group.tsquery(), words))
+    parts.extend(PhraseInField(t) for t in indexed if t.phrase)
     parts.extend(like_condition(t.literal) for t in group.include if t.literal)
     parts.extend(_term_condition(t, negate=True) for t in group.exclude)
     return and_(*parts) if parts else true()

@@ -51,7 +51,7 @@ PAYLOADS = [
     "\\u003cscript\\u003ealert(24)\\u003c/script\\u003e",
     "＜script＞alert(25)＜/script＞",
     "<scr\u200bipt>alert(26)</scr\u200bipt>",
-    "\u202e<img src=x onerror=alert(27)>",
+    "<img\u200d src=x onerror=alert(27)>",  # bidirectional controls are removed by the text policy
     '<object data="javascript:alert(28)">',
     '<embed src="data:text/html,<script>alert(29)</script>">',
     '<meta http-equiv="refresh" content="0;url=javascript:alert(30)">',
