@@ -403,6 +403,11 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     broken.write_text("version = \n", encoding="utf-8")
     with pytest.raises(ScalesError, match=r"broken\.toml: not valid TOML"):
         load_scales(broken)
+    latin = tmp_path / "latin1.toml"
+    latin.write_bytes('title = "Caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ScalesError) as caught:
+        load_scales(latin)
+    assert str(caught.value) == f"{latin}: not UTF-8 text"
     good = tmp_path / "good.toml"
     good.write_text(paths.SCALES_FILE.read_text(encoding="utf-8"), encoding="utf-8")
     assert load_scales(str(good)).version == "2020.1"
