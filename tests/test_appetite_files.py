@@ -176,9 +176,7 @@ BAD_STATEMENTS: list[tuple[dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("doc", "key", "problem"), BAD_STATEMENTS, ids=[f"{k}: {p[:40]}" for _, k, p in BAD_STATEMENTS]
-)
+@pytest.mark.parametrize(("doc", "key", "problem"), BAD_STATEMENTS, ids=[str(n) for n in range(len(BAD_STATEMENTS))])
 def test_every_statement_rule_names_the_key(scales: Scales, doc: dict[str, Any], key: str, problem: str) -> None:
     with pytest.raises(AppetiteError) as caught:
         appetite.parse_statement(doc, scales, source="s.toml")
@@ -298,6 +296,7 @@ def test_bundled_taxonomy() -> None:
             "categories: codes must be unique",
         ),
     ],
+    ids=[str(n) for n in range(13)],
 )
 def test_every_taxonomy_rule_names_the_key(tmp_path: Path, text: str, problem: str) -> None:
     path = write(tmp_path, text)

@@ -399,6 +399,7 @@ def test_summarise_of_nothing_is_all_zeros() -> None:
         (K.CLOSED, "■", "CLOSED"),
         (K.REOPENED, "↺", "REOPENED"),
     ],
+    ids=[kind.value for kind in MovementKind],
 )
 def test_trend_glyphs(kind: MovementKind, glyph: str, text: str) -> None:
     assert kind.glyph == glyph

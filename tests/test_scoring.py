@@ -7,6 +7,7 @@ mutation test run sees a mutant of the loader in every test that loads scales.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,11 @@ from hypothesis import strategies as st
 from riskreg import paths
 from riskreg.scoring import Band, Level, Scales, ScalesError, load_scales, parse_scales
 from tests.strategies import scales_document, scales_documents
+
+
+def plain(text: str) -> str:
+    """A test id mutmut can pass back to pytest: ASCII letters, digits and dashes only."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
 
 
 def bundled() -> dict[str, Any]:
@@ -145,6 +151,7 @@ def test_band_contains_its_closed_range() -> None:
         (20.0, 50.0, "20–50%"),
         (0.5, 99.5, "0.5–99.5%"),
     ],
+    ids=[str(n) for n in range(9)],
 )
 def test_probability_text(prob_min: float | None, prob_max: float | None, text: str) -> None:
     assert Level(1, "L", "", prob_min, prob_max).probability_text == text
@@ -316,7 +323,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("change", "key", "problem"), BAD, ids=[f"{key}: {problem}" for _, key, problem in BAD])
+@pytest.mark.parametrize(
+    ("change", "key", "problem"), BAD, ids=[f"{n}-{plain(key)}" for n, (_, key, _) in enumerate(BAD)]
+)
 def test_every_rule_names_the_key_and_the_problem(
     change: Callable[[dict[str, Any]], None], key: str, problem: str
 ) -> None:
@@ -368,7 +377,7 @@ GOOD: list[tuple[Callable[[dict[str, Any]], None], Callable[[Scales], object], o
 ]
 
 
-@pytest.mark.parametrize(("change", "read", "expected"), GOOD)
+@pytest.mark.parametrize(("change", "read", "expected"), GOOD, ids=[str(n) for n in range(len(GOOD))])
 def test_what_the_loader_accepts_and_how_it_reads_it(
     change: Callable[[dict[str, Any]], None], read: Callable[[Scales], object], expected: object
 ) -> None:
