@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench clean
+.PHONY: run test lint typecheck pytest install bench mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,5 +41,10 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# Mutation testing of the pure core (not part of `make test`): results in bench/MUTATION.md.
+# FILES="scoring movement" limits it; CHILDREN=2 runs two mutants at a time.
+mutation: $(STAMP)
+	$(BIN)/python bench/mutation.py --children $(or $(CHILDREN),1) $(if $(FILES),--files $(FILES))
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache mutants

@@ -427,7 +427,8 @@ def load_categories(path: Path | str) -> list[CategoryDefinition]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:  # TOML is UTF-8 by definition: tomllib decodes it
+            return tomllib.load(file)
     except OSError as exc:
         raise AppetiteError(f"{path}: cannot read file ({exc.strerror})") from exc
     except UnicodeDecodeError:

@@ -144,7 +144,7 @@ def compare(previous: Snapshot | None, current: Snapshot, scales: Scales) -> lis
     residual score (highest first) then reference, then the closed ones by reference; references
     in natural order (R-2 before R-10).
     """
-    before = dict(previous.by_ref()) if previous else {}
+    before = previous.by_ref() if previous else {}
     open_rows: list[MovementRow] = []
     closed_rows: list[MovementRow] = []
     for row in current.rows:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +139,12 @@ def load_scales(path: Path | str) -> Scales:
     """Read and validate a scales TOML file; errors name the file and the key."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:  # TOML is UTF-8 by definition: tomllib decodes it
+            data = tomllib.load(file)
     except OSError as exc:
         raise ScalesError(f"{path}: cannot read file ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise ScalesError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScalesError(f"{path}: not valid TOML ({exc})") from exc
     return parse_scales(data, source=str(path))
@@ -293,7 +297,7 @@ def _bands(reader: _Reader, data: Mapping[str, Any]) -> tuple[Band, ...]:
         placed.append((band, position))
     placed.sort(key=lambda item: item[0].min_score)
     bands = [band for band, _ in placed]
-    for lower, upper in zip(bands, bands[1:], strict=False):
+    for lower, upper in pairwise(bands):
         if upper.min_score <= lower.max_score:
             raise reader.fail("bands", f"{lower.name} and {upper.name} overlap")
     names = [b.name.casefold() for b in bands]

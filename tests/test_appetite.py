@@ -340,6 +340,7 @@ def test_level_ranges_scale_with_the_grid(
             "tolerance maximum must be below the Critical band (17)",
         ),
     ],
+    ids=[str(n) for n in range(6)],
 )
 def test_a_level_that_disagrees_with_its_thresholds_is_refused(tmp_path: Path, row: str, problem: str) -> None:
     path = tmp_path / "s.toml"
@@ -391,7 +392,7 @@ BAD_FILES = [
 ]
 
 
-@pytest.mark.parametrize(("content", "key", "message"), BAD_FILES)
+@pytest.mark.parametrize(("content", "key", "message"), BAD_FILES, ids=[str(n) for n in range(len(BAD_FILES))])
 def test_bad_statement_files_name_file_and_key(tmp_path: Path, content: str, key: str, message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(content, encoding="utf-8")

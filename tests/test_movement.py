@@ -399,6 +399,7 @@ def test_summarise_of_nothing_is_all_zeros() -> None:
         (K.CLOSED, "■", "CLOSED"),
         (K.REOPENED, "↺", "REOPENED"),
     ],
+    ids=[kind.value for kind in MovementKind],
 )
 def test_trend_glyphs(kind: MovementKind, glyph: str, text: str) -> None:
     assert kind.glyph == glyph
@@ -435,3 +436,65 @@ def test_reopened_compares_with_the_rating_before_closing(scales: Scales) -> Non
 def test_closed_in_both_cycles_and_missing_later_is_not_movement(scales: Scales) -> None:
     before = snapshot(risk("GONE-LONG-AGO", status="merged"), code="2026-Q1")
     assert compare(before, snapshot(), scales) == []
+
+
+def test_a_closed_row_takes_its_words_from_the_current_cycle(scales: Scales) -> None:
+    old = risk("FIN-1", likelihood=3, impact=3, zone=A)
+    new = risk(
+        "FIN-1",
+        status="closed",
+        title="Renamed before closing",
+        unit_code="BDT",
+        category_code="OPS",
+        closed_reason="  Treated to target.  ",
+        trend_reason="actions_completed",
+        rationale="Two cycles stable.",
+    )
+    row = one(old, new, scales)
+    assert (row.kind, row.title, row.unit_code, row.category_code) == (K.CLOSED, "Renamed before closing", "BDT", "OPS")
+    assert row.closed_reason == "Treated to target."
+    assert (row.trend_reason, row.rationale) == ("actions_completed", "Two cycles stable.")
+    assert row.previous_position == (3, 3)
+    assert row.flags == frozenset()
+    assert one(old, replace(new, closed_reason="  "), scales).closed_reason == "Closed"
+    gone = one(old, None, scales)
+    assert (gone.title, gone.unit_code, gone.trend_reason, gone.rationale) == ("Risk FIN-1", "FRMD", "", "")
+
+
+def test_needs_reason_ignores_blank_words(scales: Scales) -> None:
+    up = one(risk(likelihood=2, impact=2), risk(likelihood=3, impact=3, trend_reason="  ", rationale="Why."), scales)
+    assert up.needs_reason
+    up = one(risk(likelihood=2, impact=2), risk(likelihood=3, impact=3, trend_reason="other", rationale=" "), scales)
+    assert up.needs_reason
+    up = one(risk(likelihood=2, impact=2), risk(likelihood=3, impact=3, trend_reason="other", rationale="Why."), scales)
+    assert not up.needs_reason
+    down = one(risk(likelihood=3, impact=3), risk(likelihood=2, impact=2), scales)
+    assert down.band_changed
+    assert down.needs_reason
+
+
+def test_an_unknown_band_on_the_current_side_falls_back_to_the_score(scales: Scales) -> None:
+    new = replace(risk(likelihood=2, impact=2), residual_band="Green (2019 scale)")
+    assert one(risk(likelihood=3, impact=3), new, scales).flags == {F.BAND_DOWN}
+    same = replace(risk(likelihood=3, impact=3), residual_band="Amber (2019 scale)")
+    assert one(risk(likelihood=3, impact=3), same, scales).flags == frozenset()
+
+
+def test_a_zone_the_code_does_not_know_counts_as_not_evaluated(scales: Scales) -> None:
+    row = one(replace(risk(), zone="green"), risk(zone=A), scales)
+    assert row.previous_zone is N
+    assert row.flags == {F.ENTERED_ABOVE_APPETITE}
+
+
+def test_summary_count_reads_kinds_and_flags(scales: Scales) -> None:
+    summary = summarise(compare(None, snapshot(risk("A"), risk("B")), scales))
+    assert summary.count(K.NEW) == 2
+    assert summary.count(K.CLOSED) == 0
+    assert summary.count(F.BAND_UP) == 0
+
+
+def test_escalation_levels_are_read_loosely() -> None:
+    assert escalation_rank(risk(accepted_escalation_level=" Task Force ")) == 2
+    assert escalation_rank(risk(accepted_escalation_level="governing-body")) == 4
+    assert escalation_rank(risk(escalation_level=" DEPARTMENT ", escalation_status=" ACCEPTED ")) == 1
+    assert escalation_rank(risk(accepted_escalation_level="department", status="escalated")) == 1
