@@ -167,3 +167,11 @@ def test_signed_in_session_reaches_a_protected_page(world: tuple[Flask, World]) 
         assert client.get("/").status_code == 200, role
     sign_in(app, client, None)
     assert client.get("/").status_code == 302
+
+
+def test_addenda_of_a_closed_cycle_are_for_coordinators_and_the_task_force(bare_app: Flask) -> None:
+    # review.addendum (POST /review/cycles/<code>/addenda) is walked by the matrix above like every route; this
+    # pins who holds its permission, since a correction to closed minutes is signed by those who keep them.
+    assert required_permission(bare_app, "review.addendum") == Permission.CYCLE_AMEND
+    holders = [role for role in Role if Permission.CYCLE_AMEND in ROLE_PERMISSIONS[role]]
+    assert holders == [Role.COORDINATOR, Role.TASKFORCE]

@@ -340,3 +340,26 @@ def test_review_page_opens_on_the_open_cycle(world: World, client: FlaskClient) 
     assert queries.default_cycle(db.session).code == "2026-Q2"  # type: ignore[union-attr]
     with_closed_only = client.get("/review/?cycle=2026-Q1").get_data(as_text=True)
     assert "Cycle 2026-Q1" in with_closed_only
+
+
+def test_a_decision_racing_the_close_is_refused_by_the_trigger_with_409(
+    world: World, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cycle closes between the page's check and the insert: the trigger refuses, the page answers 409."""
+    original = ops.record_decision
+
+    def close_first(*args: object, **kwargs: object) -> object:
+        # Another request closes the cycle just now (committed), after this one checked it was open.
+        db.session.execute(text("UPDATE review_cycles SET status = 'closed' WHERE id = :id"), {"id": world.open_id})
+        db.session.commit()
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ops, "ensure_cycle_open", lambda *args, **kwargs: None)
+    monkeypatch.setattr(ops, "_risk_in_cycle", lambda *args, **kwargs: True)
+    monkeypatch.setattr(ops, "record_decision", close_first)
+    _sign_in(client, Role.TASKFORCE)
+    form = {"decision": "noted", "decided_on": "2026-06-20"}
+    response = client.post(f"/review/cycles/2026-Q2/decide/{world.ref}", data=form)
+    assert response.status_code == 409
+    assert "Cycle 2026-Q2 is closed" in response.get_data(as_text=True)
+    assert _decisions() == 1
