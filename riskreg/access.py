@@ -36,6 +36,9 @@ class Permission(enum.StrEnum):
     IMPORT_REGISTER = "import.register"
     ADMIN_USERS = "admin.users"
     AUDIT_READ = "audit.read"
+    OVERSIGHT_READ = "oversight.read"  # recommendations of oversight bodies in scope, their summary
+    OVERSIGHT_UPDATE = "oversight.update"  # status updates with evidence (focal points: own unit's only)
+    OVERSIGHT_MANAGE = "oversight.manage"  # import recommendation lists
 
 
 _READ_ALL = {
@@ -44,6 +47,7 @@ _READ_ALL = {
     Permission.REVIEW_READ,
     Permission.APPETITE_READ,
     Permission.AUDIT_READ,
+    Permission.OVERSIGHT_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -59,6 +63,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.IMPORT_REGISTER,
             Permission.ESCALATE,
             Permission.RISK_ACCEPT,
+            Permission.OVERSIGHT_UPDATE,
+            Permission.OVERSIGHT_MANAGE,
         }
     ),
     Role.TASKFORCE: frozenset({*_READ_ALL, Permission.REVIEW_DECIDE, Permission.ESCALATE, Permission.RISK_ACCEPT}),
@@ -72,6 +78,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.IMPORT_REGISTER,
             Permission.ESCALATE,
             Permission.RISK_ACCEPT,
+            Permission.OVERSIGHT_READ,
+            Permission.OVERSIGHT_UPDATE,
         }
     ),
     Role.VIEWER: frozenset(_READ_ALL),

@@ -2,6 +2,19 @@
 
 from riskreg.models.base import Base, utcnow
 from riskreg.models.org import OrgUnit, RiskCategory, Role, UnitKind, User
+from riskreg.models.oversight import (
+    Acceptance,
+    Addressee,
+    BodyKind,
+    OversightBody,
+    OversightReport,
+    Recommendation,
+    RecommendationRisk,
+    RecommendationStatusChange,
+    RecStatus,
+    RecType,
+    ReportScope,
+)
 from riskreg.models.policy import AppetiteStatement, CategoryAppetite, Methodology, RatingBand, StatementStatus
 from riskreg.models.records import AuditEvent, ExportRun, ImportRun
 from riskreg.models.register import (
@@ -34,13 +47,16 @@ from riskreg.models.review import (
 )
 
 __all__ = [
+    "Acceptance",
     "AcceptanceStatus",
     "Action",
     "ActionStatus",
+    "Addressee",
     "AppetiteStatement",
     "Assessment",
     "AuditEvent",
     "Base",
+    "BodyKind",
     "CategoryAppetite",
     "Control",
     "ControlEffectiveness",
@@ -57,7 +73,15 @@ __all__ = [
     "Methodology",
     "Nature",
     "OrgUnit",
+    "OversightBody",
+    "OversightReport",
     "RatingBand",
+    "RecStatus",
+    "RecType",
+    "Recommendation",
+    "RecommendationRisk",
+    "RecommendationStatusChange",
+    "ReportScope",
     "ReviewCycle",
     "Risk",
     "RiskAcceptance",

@@ -1,0 +1,1 @@
+"""Pages of the recommendations: register, summary, a recommendation with its history, status update."""
