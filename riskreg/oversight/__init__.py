@@ -15,6 +15,6 @@ bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
 
 def init_app(app: Flask) -> None:
-    from riskreg.oversight import views  # noqa: F401 - registers the routes on bp
+    from riskreg.oversight import import_views, views  # noqa: F401 - register the routes on bp
 
     app.register_blueprint(bp)

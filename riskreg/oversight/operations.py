@@ -18,6 +18,7 @@ from riskreg.models import (
     Acceptance,
     Addressee,
     BodyKind,
+    OrgUnit,
     OversightBody,
     OversightReport,
     Recommendation,
@@ -29,14 +30,17 @@ from riskreg.models import (
     Risk,
     utcnow,
 )
+from riskreg.oversight import importing
 from riskreg.risks.operations import StaleEdit
 
 __all__ = [
+    "ImportOutcome",
     "NewRecommendation",
     "OversightError",
     "StaleEdit",
     "StatusUpdate",
     "add_recommendation",
+    "apply_import",
     "ensure_body",
     "ensure_report",
     "set_risk_links",
@@ -281,3 +285,112 @@ def _link(session: Session, rec: Recommendation, risk_ids: Iterable[int]) -> Non
         raise OversightError(f"no such risk: {missing[0]}")
     session.add_all(RecommendationRisk(recommendation_id=rec.id, risk_id=i) for i in ids)
     session.flush()
+
+
+# --------------------------------------------------------------------------- import of a list
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def apply_import(session: Session, actor: audit.Actor, plan: importing.Plan, file_name: str) -> ImportOutcome:
+    """Write a planned list in one transaction: every row or none (a plan with an error is refused)."""
+    if not plan.ok:
+        raise OversightError("The list has errors (or no rows); nothing was imported.")
+    units: dict[str, int] = {code: id_ for code, id_ in session.execute(select(OrgUnit.code, OrgUnit.id))}
+    refs = {r.row.key: r for r in plan.rows}
+    wanted = {ref for p in refs.values() for ref in p.row.risks}
+    risk_ids: dict[str, int] = {
+        ref: id_
+        for ref, id_ in session.execute(
+            select(Risk.ref, Risk.id).where(Risk.ref.in_(wanted), Risk.deleted_at.is_(None))
+        )
+    }
+    evidence = f"Imported from {file_name}"[:200]
+    try:
+        for planned in plan.rows:
+            row = planned.row
+            if planned.action == "new":
+                body = ensure_body(session, importing.body_code(row))
+                ensure_report(session, body, row.report)
+                add_recommendation(session, actor, _new_from(row, units, risk_ids), commit=False)
+            elif planned.action == "update" and planned.rec_id is not None:
+                _update_from(session, actor, planned, units, risk_ids, evidence)
+        counts = plan.counts()
+        audit.record(
+            session,
+            actor,
+            "import",
+            "recommendations",
+            "",
+            f"recommendations list {file_name[:100]}: {counts['new']} new, {counts['update']} updated, "
+            f"{counts['unchanged']} unchanged",
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return ImportOutcome(counts["new"], counts["update"], counts["unchanged"])
+
+
+def _new_from(row: importing.RecRow, units: dict[str, int], risk_ids: dict[str, int]) -> NewRecommendation:
+    # The plan checked both.
+    assert row.rec_type is not None
+    assert row.status is not None
+    return NewRecommendation(
+        report_symbol=row.report,
+        number=row.number,
+        text=row.text,
+        rec_type=row.rec_type,
+        addressee=row.addressee or Addressee.EXECUTIVE_HEAD,
+        acceptance=row.acceptance or Acceptance.ACCEPTED,
+        status=row.status,
+        org_unit_id=units.get(row.unit) if row.unit else None,
+        target_date=row.target,
+        action_plan=row.action_plan,
+        evidence=row.evidence,
+        comments=row.comments,
+        risk_ids=tuple(risk_ids[r] for r in row.risks),
+    )
+
+
+def _update_from(
+    session: Session,
+    actor: audit.Actor,
+    planned: importing.Planned,
+    units: dict[str, int],
+    risk_ids: dict[str, int],
+    evidence: str,
+) -> None:
+    rec = session.get(Recommendation, planned.rec_id)
+    assert rec is not None
+    row, changes = planned.row, planned.changes
+    if "status" in changes and row.status is not None:
+        update_status(
+            session,
+            actor,
+            rec,
+            rec.version,
+            StatusUpdate(row.status, reason="imported list", evidence=row.evidence or evidence),
+            commit=False,
+        )
+    simple = {"text": "text", "rec_type": "rec_type", "addressee": "addressee", "acceptance": "acceptance"}
+    simple |= {"comments": "comments", "target": "target_date", "action_plan": "action_plan"}
+    for name, attribute in simple.items():
+        if name in changes:
+            setattr(rec, attribute, changes[name][1])
+    if "unit" in changes:
+        rec.org_unit_id = units.get(row.unit) if row.unit else None
+    if "risks" in changes:
+        set_risk_links(session, actor, rec, [risk_ids[r] for r in row.risks], commit=False)
+    session.flush()
+    other = {k: list(v) for k, v in changes.items() if k not in ("status", "risks")}
+    if other:
+        audit.record(
+            session, actor, "update", "recommendation", rec.id, f"recommendation {row.report} {row.number} imported",
+            other,
+        )  # fmt: skip

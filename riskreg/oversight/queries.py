@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select, true
 from sqlalchemy.orm import Session, joinedload
@@ -140,7 +141,14 @@ def for_risk(session: Session, user: User, risk_id: int) -> list[Recommendation]
 def choices(session: Session, user: User) -> tuple[list[tuple[str, str]], list[str], list[tuple[str, str]]]:
     """Filter options: bodies (code, name), report symbols, units (code, name) that have recommendations."""
     bodies = [(b.code, b.name) for b in session.scalars(select(OversightBody).order_by(OversightBody.sort_order))]
-    reports = list(session.scalars(select(OversightReport.symbol).order_by(OversightReport.symbol)))
+    # Only reports with a recommendation in scope: a symbol can name another unit's subject.
+    reports = list(
+        session.scalars(
+            select(OversightReport.symbol)
+            .where(OversightReport.id.in_(select(Recommendation.report_id).where(scope(user))))
+            .order_by(OversightReport.symbol)
+        )
+    )
     units_stmt = select(OrgUnit.code, OrgUnit.name).order_by(OrgUnit.code)
     if not sees_all_units(user):
         units_stmt = units_stmt.where(OrgUnit.id == user.org_unit_id)
@@ -289,3 +297,33 @@ def standing(session: Session, user: User, today: date) -> Standing:
         )
         changed = [Change(rec, ch) for ch, rec in rows]
     return Standing(cycle, overdue, changed, awaiting)
+
+
+# --------------------------------------------------------------------------- import
+
+
+def import_context(session: Session) -> dict[str, Any]:
+    """What a list is planned against: stored recommendations by (report, number), units, risk refs, reports."""
+    from riskreg.oversight.importing import Stored
+
+    links: dict[int, set[str]] = {}
+    for rec_id, ref in session.execute(
+        select(RecommendationRisk.recommendation_id, Risk.ref).join(Risk, Risk.id == RecommendationRisk.risk_id)
+    ):
+        links.setdefault(rec_id, set()).add(ref)
+    stored = {}
+    for rec, symbol, unit in session.execute(
+        select(Recommendation, OversightReport.symbol, OrgUnit.code)
+        .join(OversightReport, OversightReport.id == Recommendation.report_id)
+        .outerjoin(OrgUnit, OrgUnit.id == Recommendation.org_unit_id)
+    ):
+        stored[(symbol, rec.number)] = Stored(
+            rec.id, rec.text, rec.rec_type, rec.addressee, rec.acceptance, rec.status, rec.comments, unit or "",
+            rec.target_date, rec.evidence, rec.action_plan, frozenset(links.get(rec.id, ())),
+        )  # fmt: skip
+    return {
+        "stored": stored,
+        "units": frozenset(session.scalars(select(OrgUnit.code))),
+        "risk_refs": frozenset(session.scalars(select(Risk.ref).where(Risk.deleted_at.is_(None)))),
+        "reports": frozenset(session.scalars(select(OversightReport.symbol))),
+    }
