@@ -40,10 +40,7 @@ def _limits() -> Limits:
 
 
 def plan_for(read: importing.ReadList) -> importing.Plan:
-    context = queries.import_context(_session())
-    return importing.plan_rows(
-        read, context["stored"], units=context["units"], risk_refs=context["risk_refs"], reports=context["reports"]
-    )
+    return queries.plan_list(_session(), read)
 
 
 @bp.route("/import", methods=["GET", "POST"])

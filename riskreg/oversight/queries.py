@@ -29,12 +29,13 @@ from riskreg.models import (
     Risk,
     User,
 )
+from riskreg.oversight import importing
 from riskreg.oversight.summary import Summary, summarise
 
 
-def scope(user: User) -> ColumnElement[bool]:
-    """SQL condition for the recommendations `user` may read."""
-    if sees_all_units(user):
+def scope(user: User | None) -> ColumnElement[bool]:
+    """SQL condition for the recommendations `user` may read; None is the system (commands, the workbook)."""
+    if user is None or sees_all_units(user):
         return true()
     return Recommendation.org_unit_id == user.org_unit_id
 
@@ -171,7 +172,7 @@ class Counted:
     status: RecStatus
 
 
-def counted(session: Session, user: User, as_at: date | None = None) -> list[Counted]:
+def counted(session: Session, user: User | None, as_at: date | None = None) -> list[Counted]:
     """Every recommendation in scope with its status now, or as at the end of a past day (from the history)."""
     stmt = (
         select(
@@ -302,9 +303,17 @@ def standing(session: Session, user: User, today: date) -> Standing:
 # --------------------------------------------------------------------------- import
 
 
-def import_context(session: Session) -> dict[str, Any]:
+def plan_list(session: Session, read: importing.ReadList) -> importing.Plan:
+    """The preview of a read list against what is stored (the web page and the command show the same)."""
+    context = _import_context(session)
+    return importing.plan_rows(
+        read, context["stored"], units=context["units"], risk_refs=context["risk_refs"], reports=context["reports"]
+    )
+
+
+def _import_context(session: Session) -> dict[str, Any]:
     """What a list is planned against: stored recommendations by (report, number), units, risk refs, reports."""
-    from riskreg.oversight.importing import Stored
+    Stored = importing.Stored  # noqa: N806 - a class alias
 
     links: dict[int, set[str]] = {}
     for rec_id, ref in session.execute(
