@@ -33,6 +33,7 @@ def test_wheel_holds_only_the_riskreg_package(wheel: Path) -> None:
         "riskreg/_bundled/appetite/statements/2.0.toml",
         "riskreg/migrations/env.py",
         "riskreg/static/style.css",
+        "riskreg/demo/data/oversight.toml",
     ):
         assert needed in names
 

@@ -101,6 +101,7 @@ def load_demo(
         for number, spec in enumerate(CYCLES):
             builder.run_cycle(number, spec)
         builder.ids.sync_sequences(session)
+        builder.add_recommendations()
         counts = builder.counts()
         audit.record(
             session,
@@ -246,6 +247,16 @@ class _Builder:
         self.session.add_all(users)
         self.session.flush()
         self.user_ids = {user.email.split("@")[0]: user.id for user in users}
+
+    def add_recommendations(self) -> None:
+        """The oversight recommendations (demo/oversight.py), once the register they link to exists."""
+        from riskreg.demo import oversight
+
+        self.session.expire_all()  # the Core writes bypassed the identity map
+        users = {u.id: u for u in self.session.scalars(select(User).where(User.id.in_(self.user_ids.values())))}
+        focal = {spec.code: audit.Actor.of(users[self._focal(spec.code)]) for spec in UNITS}
+        accounts = oversight.Accounts(audit.Actor.of(users[self.user_ids["coordinator"]]), focal)
+        self.totals["recommendations"] = oversight.add_recommendations(self.session, accounts)
 
     def _focal(self, unit: str) -> int:
         return self.user_ids["focal." + unit.rsplit("-", 1)[-1].lower()]
