@@ -77,3 +77,40 @@ def test_demo_audit_recommendations_are_linked_to_demo_risks(demo: Flask, client
             select(Recommendation.id).join(RecommendationRisk).where(Recommendation.report_id.is_not(None))
         ).all()
         assert len(set(linked)) >= 8
+
+
+def test_council_workbook_sheet_gives_the_figures(demo: Flask) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from riskreg.exports.operations import build_council_export, find_cycle
+
+    with demo.app_context():
+        common = {
+            "audience": "taskforce",
+            "symbol": "C26/12",
+            "annex": "2",
+            "classification": "Internal",
+            "prepared_by": "SPM",
+            "organisation": "IUCS",
+            "organisation_short": "IUCS",
+        }
+        now = build_council_export(db.session, SYSTEM, cycle=None, **common)
+        book = load_workbook(io.BytesIO(now.data), read_only=True)
+        cells = [str(v) for row in book["Oversight recommendations"].iter_rows(values_only=True) for v in row if v]
+        book.close()
+        assert SENTENCE in cells
+        assert "Report JIU/REP/2016/1 (JIU)" in cells
+        assert "As at the end of 2026-Q3 (30 Sep 2026)" in cells
+        # A closed cycle's workbook shows the recommendations as they stood at its close, from the history.
+        closed = find_cycle(db.session, "2026-Q3")
+        assert closed is not None
+        then = build_council_export(db.session, SYSTEM, cycle=closed, **common)
+        book = load_workbook(io.BytesIO(then.data), read_only=True)
+        text = " ".join(
+            str(v) for row in book["Oversight recommendations"].iter_rows(values_only=True) for v in row if v
+        )
+        book.close()
+        assert "21 have been implemented, 12 are on track" not in text
+        assert "19 have been implemented, 14 are on track and 2 are under consideration" in text

@@ -64,6 +64,7 @@ def _add(
     titles: dict[str, int],
 ) -> Recommendation:
     final = RecStatus(item["status"])
+    start: RecStatus
     if final in (RecStatus.UNDER_CONSIDERATION, RecStatus.NOT_STARTED):
         start = final
     else:
