@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from riskreg.access import Permission, has_permission, risk_scope, sees_all_units
@@ -173,48 +173,37 @@ class Counted:
 
 
 def counted(session: Session, user: User | None, as_at: date | None = None) -> list[Counted]:
-    """Every recommendation in scope with its status now, or as at the end of a past day (from the history)."""
-    stmt = (
-        select(
-            Recommendation.id,
-            OversightBody.code,
-            OversightBody.name,
-            OversightReport.symbol,
-            Recommendation.rec_type,
-            Recommendation.status,
+    """Every recommendation in scope with its status now, or as at the end of a past day (from the history).
+
+    As at a day, each recommendation counts with the status of its last history row before the day ended,
+    and not at all if it had not been recorded yet: one query, the latest row picked by a window function.
+    """
+    columns = (Recommendation.id, OversightBody.code, OversightBody.name, OversightReport.symbol)
+    if as_at is None:
+        stmt = select(*columns, Recommendation.rec_type, Recommendation.status)
+    else:
+        change = RecommendationStatusChange
+        latest = (
+            select(
+                change.recommendation_id.label("rec_id"),
+                change.to_status.label("status"),
+                func.row_number()
+                .over(partition_by=change.recommendation_id, order_by=(change.at.desc(), change.id.desc()))
+                .label("rank"),
+            )
+            .where(change.at < end_of_day(as_at))
+            .subquery()
         )
-        .join(OversightReport, OversightReport.id == Recommendation.report_id)
+        stmt = select(*columns, Recommendation.rec_type, latest.c.status).join(
+            latest, and_(latest.c.rec_id == Recommendation.id, latest.c.rank == 1)
+        )
+    stmt = (
+        stmt.join(OversightReport, OversightReport.id == Recommendation.report_id)
         .join(OversightBody, OversightBody.id == OversightReport.body_id)
         .where(scope(user))
         .order_by(OversightBody.sort_order, OversightReport.symbol, Recommendation.id)
     )
-    rows = [Counted(*row) for row in session.execute(stmt)]
-    if as_at is None:
-        return rows
-    status_then = status_as_at(session, [r.rec_id for r in rows], end_of_day(as_at))
-    return [
-        Counted(r.rec_id, r.body_code, r.body_name, r.report_symbol, r.rec_type, status_then[r.rec_id])
-        for r in rows
-        if r.rec_id in status_then
-    ]
-
-
-def status_as_at(session: Session, rec_ids: Sequence[int], before: datetime) -> dict[int, RecStatus]:
-    """Each recommendation's status from its last history row strictly before `before`; absent if none."""
-    found: dict[int, RecStatus] = {}
-    if not rec_ids:
-        return found
-    change = RecommendationStatusChange
-    for start in range(0, len(rec_ids), 500):
-        chunk = list(rec_ids[start : start + 500])
-        rows = session.execute(
-            select(change.recommendation_id, change.to_status)
-            .where(change.recommendation_id.in_(chunk), change.at < before)
-            .order_by(change.recommendation_id, change.at, change.id)
-        )
-        for rec_id, status in rows:
-            found[rec_id] = status  # rows come in time order: the last one wins
-    return found
+    return [Counted(*row) for row in session.execute(stmt)]
 
 
 @dataclass(frozen=True)
