@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
-from riskreg.access import Permission, requires, risk_scope, sees_all_units
+from riskreg.access import Permission, has_permission, requires, risk_scope, sees_all_units
 from riskreg.extensions import db
 from riskreg.models import Recommendation, RecStatus, Risk, User
 from riskreg.oversight import bp, operations, queries
@@ -31,8 +31,6 @@ def db_session() -> Session:
 @bp.app_template_global("recommendations_for_risk")
 def recommendations_for_risk(risk_id: int) -> list[Recommendation]:
     """For the risk page: the recommendations addressing it that the reader may see."""
-    from riskreg.access import has_permission
-
     user = signed_in_user()
     if not has_permission(user, Permission.OVERSIGHT_READ):
         return []
@@ -42,8 +40,6 @@ def recommendations_for_risk(risk_id: int) -> list[Recommendation]:
 @bp.app_template_global("oversight_standing")
 def oversight_standing() -> queries.Standing | None:
     """For the task force review page: its standing section, or None for a reader without access."""
-    from riskreg.access import has_permission
-
     user = signed_in_user()
     if not has_permission(user, Permission.OVERSIGHT_READ):
         return None
@@ -141,8 +137,6 @@ def detail(rec_id: int) -> Any:
 
 def _detail_page(rec: Recommendation, *, links_form: LinksForm | None = None, code: int = 200) -> Any:
     session, user = db_session(), signed_in_user()
-    from riskreg.access import has_permission
-
     return (
         render_template(
             "oversight/detail.html",
