@@ -38,6 +38,9 @@ class Permission(enum.StrEnum):
     IMPORT_REGISTER = "import.register"
     ADMIN_USERS = "admin.users"
     AUDIT_READ = "audit.read"
+    OVERSIGHT_READ = "oversight.read"  # recommendations of oversight bodies in scope, their summary
+    OVERSIGHT_UPDATE = "oversight.update"  # status updates with evidence (focal points: own unit's only)
+    OVERSIGHT_MANAGE = "oversight.manage"  # import recommendation lists
 
 
 # What each permission lets a person do, as the 403 page names it ("... does not include <this>").
@@ -67,6 +70,7 @@ _READ_ALL = {
     Permission.REVIEW_READ,
     Permission.APPETITE_READ,
     Permission.AUDIT_READ,
+    Permission.OVERSIGHT_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -84,6 +88,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.IMPORT_REGISTER,
             Permission.ESCALATE,
             Permission.RISK_ACCEPT,
+            Permission.OVERSIGHT_UPDATE,
+            Permission.OVERSIGHT_MANAGE,
         }
     ),
     Role.TASKFORCE: frozenset(
@@ -107,6 +113,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.IMPORT_REGISTER,
             Permission.ESCALATE,
             Permission.RISK_ACCEPT,
+            Permission.OVERSIGHT_READ,
+            Permission.OVERSIGHT_UPDATE,
         }
     ),
     Role.VIEWER: frozenset(_READ_ALL),

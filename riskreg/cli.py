@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     from riskreg.backups.commands import backup_command, restore_command
     from riskreg.exports.commands import export_group
     from riskreg.imports.commands import import_group
+    from riskreg.oversight.commands import recommendations_group
     from riskreg.review.commands import heatmap_command
     from riskreg.review.cycle_commands import cycle_group
     from riskreg.statements.commands import escalations_command, load_command
@@ -69,6 +70,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(cycle_group)
+    app.cli.add_command(recommendations_group)
 
 
 def fail(message: str) -> None:

@@ -75,3 +75,30 @@ def make_risk(
         rationale="test",
     )
     return ops.create_risk(db.session, actor, data, unit.id, assessment=assessment)
+
+
+def make_recommendation(
+    *,
+    unit: OrgUnit | None,
+    number: str | None = None,
+    report: str = "JIU/REP/2016/1",
+    body: str = "JIU",
+    rec_type: str = "formal",
+    status: str = "in_progress",
+    **fields: Any,
+) -> Any:
+    """A recommendation of `report` (created with its body if new), assigned to `unit`."""
+    from riskreg.models import RecStatus, RecType
+    from riskreg.oversight import operations as rec_ops
+
+    rec_ops.ensure_report(db.session, rec_ops.ensure_body(db.session, body), report)
+    data = rec_ops.NewRecommendation(
+        report_symbol=report,
+        number=number or str(next(_counter)),
+        text=fields.pop("text", "Strengthen the follow-up of oversight recommendations"),
+        rec_type=RecType(rec_type),
+        status=RecStatus(status),
+        org_unit_id=unit.id if unit else None,
+        **fields,
+    )
+    return rec_ops.add_recommendation(db.session, SYSTEM, data)

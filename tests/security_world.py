@@ -129,6 +129,7 @@ URL_VALUES: dict[str, str] = {
     "import_id": "import_id",
     "import_run_id": "import_id",
     "run_id": "import_id",
+    "rec_id": "recommendation_id",
     "unit": "unit_code",
     "unit_code": "unit_code",
     "unit_id": "unit_id",
@@ -182,6 +183,7 @@ UNIT_SCOPED_KEYS = frozenset(
         "decision_id",
         "request_id",
         "import_id",
+        "recommendation_id",
         "unit_code",
         "unit_id",
     }
@@ -361,7 +363,9 @@ def _seed_unit(side: str, unit: OrgUnit, actor_user: User, closed_cycle_id: int)
     )
     db.session.add_all([escalation, acceptance, decision, run, request])
     db.session.commit()
+    recommendation = _seed_recommendation(side, unit, actor, risk.id)
     return {
+        "recommendation_id": recommendation.id,
         "risk_ref": risk.ref,
         "risk_id": risk.id,
         "action_id": action.id,
@@ -376,6 +380,38 @@ def _seed_unit(side: str, unit: OrgUnit, actor_user: User, closed_cycle_id: int)
         "unit_code": unit.code,
         "unit_id": unit.id,
     }
+
+
+def _seed_recommendation(side: str, unit: OrgUnit, actor: Any, risk_id: int) -> Any:
+    """An oversight recommendation of the unit, in its own report, linked to its risk, with a status change."""
+    from riskreg.models import RecStatus, RecType
+    from riskreg.oversight import operations as rec_ops
+
+    m = lambda what: marker(side, what)  # noqa: E731 - a local shorthand
+    body = rec_ops.ensure_body(db.session, "IAU")
+    rec_ops.ensure_report(db.session, body, m("report"), title=m("reporttitle"))
+    rec = rec_ops.add_recommendation(
+        db.session,
+        actor,
+        rec_ops.NewRecommendation(
+            report_symbol=m("report"),
+            number="1",
+            text=m("recommendation"),
+            rec_type=RecType.FORMAL,
+            org_unit_id=unit.id,
+            target_date=date.today() - timedelta(days=5),  # overdue: it shows in the review's standing section
+            action_plan=m("actionplan"),
+            comments=m("reccomment"),
+            risk_ids=(risk_id,),
+        ),
+    )
+    return rec_ops.update_status(
+        db.session,
+        actor,
+        rec,
+        rec.version,
+        rec_ops.StatusUpdate(RecStatus.IN_PROGRESS, reason=m("recreason"), evidence=m("recevidence")),
+    )
 
 
 def seed_world(app: Flask) -> World:

@@ -175,3 +175,28 @@ def test_addenda_of_a_closed_cycle_are_for_coordinators_and_the_task_force(bare_
     assert required_permission(bare_app, "review.addendum") == Permission.CYCLE_AMEND
     holders = [role for role in Role if Permission.CYCLE_AMEND in ROLE_PERMISSIONS[role]]
     assert holders == [Role.COORDINATOR, Role.TASKFORCE]
+
+
+def test_oversight_recommendations_follow_role_and_unit_rules(world: tuple[Flask, World]) -> None:
+    """Focal points update their unit's recommendations only; another unit's answer 404; the coordinator all."""
+    app, seeded = world
+    own = seeded.values["A"]["recommendation_id"]
+    other = seeded.values["B"]["recommendation_id"]
+    client = app.test_client()
+    expected = {
+        "focal_point": {(own, "GET"): 200, (own, "status"): 200, (other, "GET"): 404, (other, "status"): 404},
+        "coordinator": {(own, "GET"): 200, (own, "status"): 200, (other, "GET"): 200, (other, "status"): 200},
+        "taskforce": {(own, "GET"): 200, (own, "status"): 403, (other, "GET"): 200, (other, "status"): 403},
+        "viewer": {(own, "GET"): 200, (own, "status"): 403, (other, "GET"): 200, (other, "status"): 403},
+    }
+    for role, cases in expected.items():
+        sign_in(app, client, seeded.users[role])
+        for (rec_id, page), status in cases.items():
+            url = f"/oversight/{rec_id}" + ("/status" if page == "status" else "")
+            assert client.get(url).status_code == status, (role, url)
+    sign_in(app, client, seeded.users["focal_point"])
+    # A write to another unit's recommendation is refused the same way, and nothing of it is listed.
+    assert client.post(f"/oversight/{other}/status", data={"status": "implemented"}).status_code == 404
+    listing = client.get("/oversight/").get_data(as_text=True)
+    assert f"/oversight/{own}" in listing
+    assert f"/oversight/{other}" not in listing

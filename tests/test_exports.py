@@ -203,6 +203,7 @@ def test_download_is_an_xlsx_attachment_without_a_single_formula(app: Flask, wor
         "Action plan",
         "By category",
         "By unit",
+        "Oversight recommendations",
         "Methodology",
     ]
     cells = list(all_cells(book))

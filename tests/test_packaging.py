@@ -33,6 +33,9 @@ def test_wheel_holds_only_the_riskreg_package(wheel: Path) -> None:
         "riskreg/_bundled/appetite/statements/2.0.toml",
         "riskreg/migrations/env.py",
         "riskreg/static/style.css",
+        "riskreg/demo/data/oversight.toml",
+        "riskreg/demo/data/risks_secretariat.toml",
+        "riskreg/demo/data/organisation.toml",
     ):
         assert needed in names
 
@@ -45,6 +48,9 @@ def test_installed_wheel_serves_the_login_page_outside_the_checkout(wheel: Path,
         "assert '_bundled' in str(p.TEMPLATES) and p.SCALES_FILE.is_file(), p.TEMPLATES;"
         "app = riskreg.create_app({'SECRET_KEY': 'x' * 40, 'SQLALCHEMY_DATABASE_URI': 'sqlite://'});"
         "r = app.test_client().get('/login'); assert r.status_code == 200, r.status_code;"
+        # The demo's content is data beside its code (riskreg/demo/data/*.toml): it must ship too.
+        "import riskreg.demo.plan as d, riskreg.demo.oversight as o; assert len(d.TEMPLATES) == 60, len(d.TEMPLATES);"
+        "assert o.DATA.is_file(), o.DATA;"
         "print(riskreg.__file__)"
     )
     result = subprocess.run(

@@ -66,7 +66,7 @@ def test_demo_workbook_converts_to_pdf_with_every_sheet(app: Flask, tmp_path: Pa
     xlsx = tmp_path / result.file_name
     xlsx.write_bytes(result.data)
     expected = titles(result.data)
-    assert len(expected) == 10, expected
+    assert len(expected) == 11, expected  # the ten register sheets and the oversight recommendations
 
     out = tmp_path / "pdf"
     profile = tmp_path / "lo-profile"

@@ -102,6 +102,7 @@ def load_demo(
         for number, spec in enumerate(CYCLES):
             builder.run_cycle(number, spec)
         builder.ids.sync_sequences(session)
+        builder.add_recommendations()
         counts = builder.counts()
         audit.record(
             session,
@@ -252,6 +253,16 @@ class _Builder:
             user.id: trail.DemoActor(user.id, user.email, user.role.value, spec.unit or "")
             for user, spec in zip(users, USERS, strict=True)
         }
+
+    def add_recommendations(self) -> None:
+        """The oversight recommendations (demo/oversight.py), once the register they link to exists."""
+        from riskreg.demo import oversight
+
+        self.session.expire_all()  # the Core writes bypassed the identity map
+        users = {u.id: u for u in self.session.scalars(select(User).where(User.id.in_(self.user_ids.values())))}
+        focal = {spec.code: audit.Actor.of(users[self._focal(spec.code)]) for spec in UNITS}
+        accounts = oversight.Accounts(audit.Actor.of(users[self.user_ids["coordinator"]]), focal)
+        self.totals["recommendations"] = oversight.add_recommendations(self.session, accounts)
 
     def _focal(self, unit: str) -> int:
         return self.user_ids["focal." + unit.rsplit("-", 1)[-1].lower()]

@@ -1,24 +1,37 @@
-"""The demo organisation's fixed content: units, people, and the shapes risk templates are written in.
+"""The demo organisation's fixed content: units, people, cycles, words, and the shapes risk templates take.
 
 IUCS (International Union for Connectivity Standards) is fictitious. Its structure follows a typical
 intergovernmental standards and telecommunication organisation so that the demo reads like a real register;
-none of it describes any real organisation. The risk templates themselves live in `risks_secretariat.py`
-and `risks_sectors.py`; this module holds what they are made of.
+none of it describes any real organisation. The content itself is data beside this module (data/*.toml):
+organisation.toml and vocabulary.toml are read here; the risk templates (risks_*.toml) by `templates.py`.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from riskreg.models import ControlEffectiveness, ControlType, Decision, Nature, RiskLevel, Role, Treatment, UnitKind
 
-ORGANISATION = "International Union for Connectivity Standards (IUCS), illustrative"
-DEMO_PASSWORD = "riskreg-demo-2026"  # documented in the README; every demo account uses it
-DEMO_TODAY = date(2026, 11, 29)  # the day the demo story is told from; generated dates never pass it
-EMAIL_DOMAIN = "demo.riskreg.org"
+DATA = Path(__file__).parent / "data"
+
+
+def read_data(name: str) -> dict[str, Any]:
+    """One of the demo's data files (data/NAME.toml), parsed."""
+    return tomllib.loads((DATA / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+_ORGANISATION = read_data("organisation")
+_VOCABULARY = read_data("vocabulary")
+
+ORGANISATION: str = _ORGANISATION["organisation"]
+DEMO_PASSWORD: str = _ORGANISATION["password"]  # documented in the README; every demo account uses it
+DEMO_TODAY: date = _ORGANISATION["today"]  # the day the demo story is told from; generated dates never pass it
+EMAIL_DOMAIN: str = _ORGANISATION["email_domain"]
 
 Point = tuple[int, int]  # (likelihood, impact)
 
@@ -40,40 +53,9 @@ class UnitSpec:
         return self.code.rsplit("-", 1)[-1].lower()
 
 
-_GS = UnitKind.GENERAL_SECRETARIAT_DEPT
-_RO = UnitKind.REGIONAL_OFFICE
-
-UNITS: tuple[UnitSpec, ...] = (
-    UnitSpec(
-        "GS-FRMD", "Financial Resources Management Department", _GS, "Chief, Financial Resources Management Department"
-    ),
-    UnitSpec("GS-HRMD", "Human Resources Management Department", _GS, "Chief, Human Resources Management Department"),
-    UnitSpec("GS-ISD", "Information Services Department", _GS, "Chief, Information Services Department"),
-    UnitSpec(
-        "GS-CSD", "Conferences and Publications Department", _GS, "Chief, Conferences and Publications Department"
-    ),
-    UnitSpec(
-        "GS-SPM",
-        "Strategic Planning and Membership Department",
-        _GS,
-        "Chief, Strategic Planning and Membership Department",
-    ),
-    UnitSpec("GS-LAU", "Legal Affairs Unit", _GS, "Head, Legal Affairs Unit"),
-    UnitSpec("BR", "Radiocommunication Bureau", UnitKind.BUREAU, "Director, Radiocommunication Bureau"),
-    UnitSpec(
-        "TSB",
-        "Telecommunication Standardization Bureau",
-        UnitKind.BUREAU,
-        "Director, Telecommunication Standardization Bureau",
-    ),
-    UnitSpec(
-        "BDT", "Telecommunication Development Bureau", UnitKind.BUREAU, "Director, Telecommunication Development Bureau"
-    ),
-    UnitSpec("RO-AFR", "Regional Office for Africa", _RO, "Regional Director for Africa", parent="BDT"),
-    UnitSpec(
-        "RO-ASP", "Regional Office for Asia and the Pacific", _RO, "Regional Director for Asia-Pacific", parent="BDT"
-    ),
-    UnitSpec("RO-AMS", "Regional Office for the Americas", _RO, "Regional Director for the Americas", parent="BDT"),
+UNITS: tuple[UnitSpec, ...] = tuple(
+    UnitSpec(u["code"], u["name"], UnitKind(u["kind"]), u["head_title"], u.get("parent"))
+    for u in _ORGANISATION["units"]
 )
 UNITS_BY_CODE: Mapping[str, UnitSpec] = {u.code: u for u in UNITS}
 
@@ -87,40 +69,10 @@ class UserSpec:
     unit: str | None
 
 
-_FP = Role.FOCAL_POINT
-
-
 def _people() -> tuple[UserSpec, ...]:
-    central = (
-        UserSpec(
-            f"admin@{EMAIL_DOMAIN}",
-            "Demo Administrator",
-            "Applications Administrator, Information Services Department",
-            Role.ADMIN,
-            "GS-ISD",
-        ),
-        UserSpec(
-            f"coordinator@{EMAIL_DOMAIN}",
-            "Demo Risk Coordinator",
-            "Senior Risk Management Officer, Strategic Planning and Membership Department",
-            Role.COORDINATOR,
-            "GS-SPM",
-        ),
-        UserSpec(
-            f"taskforce@{EMAIL_DOMAIN}",
-            "Demo Task Force Chair",
-            "Deputy Secretary-General, Chair of the Inter-Sectoral Risk Management Task Force",
-            Role.TASKFORCE,
-            None,
-        ),
-        UserSpec(
-            f"secretariat@{EMAIL_DOMAIN}",
-            "Demo Council Secretary",
-            "Council Secretary, Strategic Planning and Membership Department",
-            Role.SECRETARIAT,
-            "GS-SPM",
-        ),
-        UserSpec(f"viewer@{EMAIL_DOMAIN}", "Demo Internal Auditor", "Head, Internal Audit Unit", Role.VIEWER, None),
+    central = tuple(
+        UserSpec(f"{p['login']}@{EMAIL_DOMAIN}", p["name"], p["title"], Role(p["role"]), p.get("unit"))
+        for p in _ORGANISATION["people"]
     )
     focal_points = tuple(
         UserSpec(
@@ -155,46 +107,14 @@ class CycleSpec:
     narrative: str = ""
 
 
-CYCLES: tuple[CycleSpec, CycleSpec, CycleSpec] = (
-    CycleSpec(
-        "2026-Q2",
-        date(2026, 4, 1),
-        date(2026, 6, 30),
-        date(2026, 6, 12),
-        date(2026, 6, 24),
-        "Council 2026",
-        date(2026, 5, 4),
-        date(2026, 6, 12),
-        closed=True,
-        narrative="First quarterly review on the corporate register. Cyber and conference-hosting risks were escalated "
-        "to the task force; the register was validated for the Council 2026 risk report.",
-    ),
-    CycleSpec(
-        "2026-Q3",
-        date(2026, 7, 1),
-        date(2026, 9, 30),
-        date(2026, 9, 11),
-        date(2026, 9, 23),
-        "Council 2027",
-        date(2026, 8, 3),
-        date(2026, 9, 11),
-        closed=True,
-        narrative="The ransomware risk reached the critical band and a procurement integrity concern breached zero "
-        "tolerance; both went to the Secretary-General. Conference hosting and data protection returned within "
-        "tolerance. The task force accepted the AI-standards relevance risk above appetite for twelve months.",
-    ),
-    CycleSpec(
-        "2026-Q4",
-        date(2026, 10, 1),
-        date(2026, 12, 31),
-        date(2026, 12, 4),
-        date(2026, 12, 16),
-        "Council 2027",
-        date(2026, 10, 5),
-        date(2026, 11, 27),
-        closed=False,
-    ),
-)
+def _cycles() -> tuple[CycleSpec, CycleSpec, CycleSpec]:
+    cycles = tuple(CycleSpec(**c) for c in _ORGANISATION["cycles"])
+    if len(cycles) != 3:
+        raise ValueError("the demo story has three review cycles")
+    return cycles[0], cycles[1], cycles[2]
+
+
+CYCLES: tuple[CycleSpec, CycleSpec, CycleSpec] = _cycles()
 
 
 # --------------------------------------------------------------------------- risk templates
@@ -289,82 +209,11 @@ def correct(text: str, effectiveness: str = "effective") -> ControlSpec:
 
 
 # Values a generated variant may put in a template's `{slot}`; the first is the template's own.
-SLOTS: Mapping[str, tuple[str, ...]] = {
-    "conf": (
-        "the World Radiocommunication Conference 2027",
-        "the World Telecommunication Standardization Assembly 2028",
-        "the World Telecommunication Development Conference 2029",
-        "the Plenipotentiary Conference 2030",
-        "the Global Symposium for Regulators",
-    ),
-    "system": (
-        "the enterprise resource planning system",
-        "the document management system",
-        "the meeting registration platform",
-        "the electronic voting system",
-        "the satellite filings database",
-    ),
-    "amount": ("12", "8", "15", "20", "6"),
-    "months": ("three", "two", "four", "six"),
-    "share": ("18", "12", "25", "30"),
-    "partner": ("philanthropic foundations", "regional development banks", "industry sponsors", "host governments"),
-    "tech": ("artificial intelligence", "quantum-safe networking", "digital identity", "smart-city platforms"),
-}
-
-OBJECTIVES: Mapping[str, str] = {
-    "STR": "Goal 2: Trusted standards for the digital transformation",
-    "INN": "Goal 2: Trusted standards for the digital transformation",
-    "PAR": "Goal 1: Universal and meaningful connectivity",
-    "FIN": "Enabler B: Sound financial and human resources",
-    "OPS": "Enabler A: Efficient conferences and member services",
-    "ICT": "Enabler C: Secure and resilient information services",
-    "PPL": "Enabler B: Sound financial and human resources",
-    "SAF": "Enabler B: Sound financial and human resources",
-    "LEG": "Enabler D: Compliance with the basic instruments",
-    "INT": "Enabler D: Compliance with the basic instruments",
-    "REP": "Goal 3: An engaged and confident membership",
-}
-
+SLOTS: Mapping[str, tuple[str, ...]] = {k: tuple(v) for k, v in _VOCABULARY["slots"].items()}
+OBJECTIVES: Mapping[str, str] = dict(_VOCABULARY["objectives"])
 # Actions that any treatment plan may carry (generated registers give every risk three actions).
-GENERIC_ACTIONS: tuple[str, ...] = (
-    "Review the risk with the department's management team and confirm the owner of each control",
-    "Test the key controls and record the evidence in the control library",
-    "Update the business continuity plan for the activities this risk affects",
-    "Brief the inter-sectoral task force on progress and on any change in the rating",
-    "Agree key risk indicators with green, amber and red limits and report them quarterly",
-    "Include the risk in the department's operational plan and budget proposal",
-    "Run a lessons-learned review with the staff concerned and share the results",
-    "Map the dependencies on other departments and agree service levels with them",
-    "Train the staff concerned on the revised procedure and record attendance",
-    "Ask the Internal Audit Unit to include the area in its next risk-based audit plan",
-)
-
-EXPECTED_EFFECTS: tuple[str, ...] = (
-    "Lowers the likelihood of the event",
-    "Limits the impact if the event occurs",
-    "Earlier warning through better detection",
-    "Brings the residual rating to the target",
-)
-
-DELAY_REASONS: tuple[str, ...] = (
-    "Delayed by the conference workload of the responsible team.",
-    "Delayed while the responsible post was vacant.",
-    "Waiting for funding in the next budget cycle.",
-    "Depends on a reply from the host country.",
-    "The procurement took longer than planned.",
-    "Rescheduled after the task force asked for a wider scope.",
-)
-
-RISE_NOTES: tuple[str, ...] = (
-    "the context changed since the last review",
-    "an incident during the quarter showed the controls are weaker than assessed",
-    "an audit finding questioned the design of a key control",
-    "the workload and exposure increased this quarter",
-)
-
-FALL_NOTES: tuple[str, ...] = (
-    "planned actions were completed and the controls tested",
-    "a new control is now operating",
-    "the exposure fell after the event it depended on passed",
-    "the department strengthened supervision and reporting",
-)
+GENERIC_ACTIONS: tuple[str, ...] = tuple(_VOCABULARY["generic_actions"])
+EXPECTED_EFFECTS: tuple[str, ...] = tuple(_VOCABULARY["expected_effects"])
+DELAY_REASONS: tuple[str, ...] = tuple(_VOCABULARY["delay_reasons"])
+RISE_NOTES: tuple[str, ...] = tuple(_VOCABULARY["rise_notes"])
+FALL_NOTES: tuple[str, ...] = tuple(_VOCABULARY["fall_notes"])

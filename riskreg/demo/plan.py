@@ -27,8 +27,7 @@ from riskreg.demo.content import (
     Point,
     RiskTemplate,
 )
-from riskreg.demo.risks_secretariat import SECRETARIAT
-from riskreg.demo.risks_sectors import SECTORS
+from riskreg.demo.templates import SECRETARIAT, SECTORS
 from riskreg.models import ActionStatus, ControlEffectiveness
 
 ACTIONS_PER_GENERATED_RISK = 3  # registers larger than the template set carry three actions per risk

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from riskreg import appetite, audit, heatmap, paths, policy
 from riskreg.models import CycleStatus, ExportRun, Methodology, OrgUnit, ReviewCycle, RiskCategory, utcnow
+from riskreg.oversight.reporting import workbook_section as oversight_section
 from riskreg.review import queries
 from riskreg.review.operations import CycleError, previous_closed_cycle
 from riskreg.risks.rows import live_snapshot
@@ -335,6 +336,7 @@ def build_council_export(
         open_escalations=sum(1 for row in shown if row.escalation_status),
         heatmap_png=heatmap_image(source, shown, options.audience, organisation_short),
         snapshot_hash=source.snapshot_hash,
+        oversight=oversight_section(session, source.snapshot.as_at, source.previous),
         progress=progress,
     )
     # Everything is read: end the transaction before the (long) build, so an SQLite write lock taken by this

@@ -3,6 +3,19 @@
 from riskreg.models.base import Base, utcnow
 from riskreg.models.lifecycle import AssessmentValidation, LifecycleKind, OwnerRequest, RiskLifecycleEvent
 from riskreg.models.org import OrgUnit, RiskCategory, Role, UnitKind, User
+from riskreg.models.oversight import (
+    Acceptance,
+    Addressee,
+    BodyKind,
+    OversightBody,
+    OversightReport,
+    Recommendation,
+    RecommendationRisk,
+    RecommendationStatusChange,
+    RecStatus,
+    RecType,
+    ReportScope,
+)
 from riskreg.models.policy import AppetiteStatement, CategoryAppetite, Methodology, RatingBand, StatementStatus
 from riskreg.models.records import AuditEvent, ExportRun, ImportRun
 from riskreg.models.register import (
@@ -37,14 +50,17 @@ from riskreg.models.review import (
 from riskreg.models.throttle import SignInFailure
 
 __all__ = [
+    "Acceptance",
     "AcceptanceStatus",
     "Action",
     "ActionStatus",
+    "Addressee",
     "AppetiteStatement",
     "Assessment",
     "AssessmentValidation",
     "AuditEvent",
     "Base",
+    "BodyKind",
     "CategoryAppetite",
     "Control",
     "ControlEffectiveness",
@@ -63,9 +79,16 @@ __all__ = [
     "Methodology",
     "Nature",
     "OrgUnit",
+    "OversightBody",
+    "OversightReport",
     "OwnerRequest",
     "RatingBand",
-    "SignInFailure",
+    "RecStatus",
+    "RecType",
+    "Recommendation",
+    "RecommendationRisk",
+    "RecommendationStatusChange",
+    "ReportScope",
     "ReviewCycle",
     "Risk",
     "RiskAcceptance",
@@ -74,6 +97,7 @@ __all__ = [
     "RiskLifecycleEvent",
     "RiskStatus",
     "Role",
+    "SignInFailure",
     "SnapshotEntry",
     "StatementStatus",
     "TaskForceDecision",

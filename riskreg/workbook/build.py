@@ -19,6 +19,7 @@ from riskreg.scoring import Scales
 from riskreg.snapshot import ActionRow, RiskRow, Snapshot, sort_rows
 from riskreg.workbook.fields import DEFAULT_LABELS, Context, day_text
 from riskreg.workbook.layout import Layout, LayoutError
+from riskreg.workbook.oversight import OversightSection
 from riskreg.workbook.plan import (
     PageSetup,
     Properties,
@@ -72,6 +73,7 @@ class CouncilInputs:
     open_escalations: int = 0
     heatmap_png: bytes | None = None
     snapshot_hash: str = ""  # the hash stored when the cycle closed; computed from the rows when empty
+    oversight: OversightSection | None = None  # the recommendations of oversight bodies, as at the snapshot
     progress: Progress | None = field(default=None, compare=False)
 
 

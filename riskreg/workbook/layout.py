@@ -210,6 +210,7 @@ _TABLES: Mapping[str, Mapping[str, Mapping[str, Field[Any]]]] = {
     "actions": {"columns": ACTION_FIELDS},
     "by_category": {"columns": PIVOT_FIELDS},
     "by_unit": {"columns": UNIT_PIVOT_FIELDS},
+    "oversight": {},
     "methodology": {},
 }
 SHEET_KINDS = tuple(_TABLES)

@@ -19,6 +19,7 @@ from riskreg.workbook.build import utc_naive
 from riskreg.workbook.fields import CATEGORY_FIELDS, RISK_FIELDS, CategoryLine, day_text
 from riskreg.workbook.layout import SheetLayout, widths_for
 from riskreg.workbook.methodology import ZONE_MEANINGS, methodology_sheet
+from riskreg.workbook.oversight import oversight_sheet
 from riskreg.workbook.plan import (
     Picture,
     PlanCell,
@@ -407,5 +408,6 @@ SHEET_BUILDERS: Mapping[str, Callable[..., SheetPlan]] = {
     "actions": actions_sheet,
     "by_category": by_category_sheet,
     "by_unit": by_unit_sheet,
+    "oversight": oversight_sheet,
     "methodology": methodology_sheet,
 }
