@@ -1,7 +1,7 @@
 """Closed cycles stay closed: triggers freezing a closed cycle and its decisions; addenda (append-only)
 
 Revision ID: b9c2e1d40004
-Revises: c3cce69b8608
+Revises: a9e1f0c30003
 Create Date: 2026-12-04 23:00:00.000000
 
 Triggers, in the manner of the append-only ones of 20261129_0001 (the application refuses first, with a reason;
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b9c2e1d40004'
-down_revision = 'c3cce69b8608'
+down_revision = 'a9e1f0c30003'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Sign-in throttle counters shared by every process: table sign_in_failures
 
 Revision ID: c10e5d6a0005
-Revises: c3cce69b8608
+Revises: b9c2e1d40004
 Create Date: 2026-12-04 23:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c10e5d6a0005'
-down_revision = 'c3cce69b8608'
+down_revision = 'b9c2e1d40004'
 branch_labels = None
 depends_on = None
 
