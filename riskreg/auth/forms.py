@@ -14,7 +14,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    # no_control_chars: the e-mail is looked up before anything else, and PostgreSQL refuses NUL in text.
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), no_control_chars])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
 
