@@ -217,3 +217,24 @@ def test_too_many_words_are_checked_as_typed_rather_than_dropped() -> None:
     assert len(group.include) == 20
     assert sum(len(t.words) for t in group.include) == 16
     assert [t.literal for t in group.include[16:]] == [f"word{n}" for n in range(16, 20)]
+
+
+# Markup pasted into a search: quotes inside a word are text, so each finds the risk that holds it.
+MARKUP = [
+    '<a href="javascript:alert(10)">click</a>',
+    '<iframe src="javascript:alert(11)"></iframe>',
+    '<img src="x" onerror="&#97;&#108;(22)">',
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(30)">',
+    '<noscript><p title="</noscript><img src=x onerror=alert(37)>">',
+    '" autofocus onfocus="alert(7)',
+    '";alert(35);//',
+    "{{7*7}} {{config}} {% print(7*7) %}",
+]
+
+
+def test_pasted_markup_finds_the_risk_that_holds_it(app: Flask) -> None:
+    with app.app_context():
+        unit = make_unit(code="GS-MARKUP")
+        refs = {text: make_risk(unit=unit, title=text[:120], cause=text).ref for text in MARKUP}
+    missing = [text for text, ref in refs.items() if ref not in found(app, text)]
+    assert missing == []

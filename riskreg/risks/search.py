@@ -174,9 +174,9 @@ def _spend(words: list[str], budget: list[int]) -> tuple[str, ...] | None:
 
 
 def _chunk_term(chunk: str, budget: list[int]) -> Term | None:
-    # A stray quote is syntax that did not pair up, and brackets around words are grouping this search does
-    # not have (every word is required anyway): neither is text to find.
-    body = chunk.replace('"', "").strip("()").rstrip("*")
+    # A quote at either end is a phrase that did not pair up, and brackets around words are grouping this
+    # search does not have (every word is required anyway): neither is text to find. Inside a word they are.
+    body = chunk.strip('"()').rstrip("*")
     if not body:
         return Term(literal=chunk) if chunk.strip('"') else None
     found = [w.lower() for w in _WORD.findall(body)]
