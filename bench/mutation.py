@@ -74,14 +74,26 @@ def statuses(name: str, tree: Path = ROOT) -> dict[str, str]:
     return found
 
 
+# The tests that exercise each file, for the fresh re-runs (mutmut's own run picks tests by what calls what).
+FRESH_TESTS = {
+    "scoring": None,  # every pure test loads scales
+    "appetite": ["tests/test_appetite.py", "tests/test_appetite_files.py", "tests/test_escalation.py"],
+    "movement": ["tests/test_movement.py"],
+    "snapshot": ["tests/test_snapshot.py", "tests/test_movement.py"],
+    "escalation": ["tests/test_escalation.py"],
+}
+
+
 def fresh_kill(mutant: str, cfg: dict[str, list[str]]) -> bool:
     """Run the pure-core tests in a new interpreter with the mutant active from the first import."""
+    module = mutant.split(".")[1] if mutant else ""
+    tests = FRESH_TESTS.get(module) or cfg["tests"]
     env = {**os.environ, "MUTANT_UNDER_TEST": mutant, "PYTHONDONTWRITEBYTECODE": "1"}
     if not mutant:
         env.pop("MUTANT_UNDER_TEST")
     try:
         done = subprocess.run(
-            [str(PYTHON), "-m", "pytest", *cfg["args"], *cfg["tests"]],
+            [str(PYTHON), "-m", "pytest", *cfg["args"], *tests],
             cwd=ROOT / "mutants",
             env=env,
             stdout=subprocess.DEVNULL,
