@@ -29,6 +29,7 @@ import sys
 import time
 import tokenize
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,9 +60,10 @@ def run_mutmut(name: str, children: int) -> None:
     print(f"{name}: mutmut run {time.monotonic() - started:.0f} s", flush=True)
 
 
-def statuses(name: str) -> dict[str, str]:
+def statuses(name: str, tree: Path = ROOT) -> dict[str, str]:
+    """mutmut's verdict per mutant of one file, from the tree where mutmut ran."""
     out = subprocess.run(
-        [str(MUTMUT), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+        [str(MUTMUT), "results", "--all", "true"], cwd=tree, capture_output=True, text=True, check=True
     ).stdout
     prefix = f"riskreg.{name}."
     found = {}
@@ -72,12 +74,26 @@ def statuses(name: str) -> dict[str, str]:
     return found
 
 
+# The tests that exercise each file, for the fresh re-runs (mutmut's own run picks tests by what calls what).
+FRESH_TESTS = {
+    "scoring": None,  # every pure test loads scales
+    "appetite": ["tests/test_appetite.py", "tests/test_appetite_files.py", "tests/test_escalation.py"],
+    "movement": ["tests/test_movement.py"],
+    "snapshot": ["tests/test_snapshot.py", "tests/test_movement.py"],
+    "escalation": ["tests/test_escalation.py"],
+}
+
+
 def fresh_kill(mutant: str, cfg: dict[str, list[str]]) -> bool:
     """Run the pure-core tests in a new interpreter with the mutant active from the first import."""
+    module = mutant.split(".")[1] if mutant else ""
+    tests = FRESH_TESTS.get(module) or cfg["tests"]
     env = {**os.environ, "MUTANT_UNDER_TEST": mutant, "PYTHONDONTWRITEBYTECODE": "1"}
+    if not mutant:
+        env.pop("MUTANT_UNDER_TEST")
     try:
         done = subprocess.run(
-            [str(PYTHON), "-m", "pytest", *cfg["args"], *cfg["tests"]],
+            [str(PYTHON), "-m", "pytest", *cfg["args"], *tests],
             cwd=ROOT / "mutants",
             env=env,
             stdout=subprocess.DEVNULL,
@@ -116,19 +132,32 @@ def changed_line(diff: str) -> str:
     return re.sub(r"\s+", " ", " / ".join(added))[:110]
 
 
-def measure(name: str, children: int, cfg: dict[str, list[str]], *, recheck: bool) -> dict[str, object]:
+KILLED = ("killed", "timeout", "segfault", "caught by type check")
+
+
+def check_baseline(cfg: dict[str, list[str]]) -> None:
+    """The tests must pass in mutants/ with no mutant active, or a failure would prove nothing."""
+    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
+    if fresh_kill("", cfg):
+        raise SystemExit("the pure-core tests fail in mutants/ without any mutant: run mutmut again first")
+
+
+def measure(
+    name: str, children: int, cfg: dict[str, list[str]], *, recheck: bool, tree: Path = ROOT
+) -> dict[str, object]:
     if not recheck:
         run_mutmut(name, children)
-    found = statuses(name)
-    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", dirs_exist_ok=True)
+    found = statuses(name, tree)
+    check_baseline(cfg)
+    candidates = sorted(m for m, status in found.items() if status not in KILLED)
+    with ThreadPoolExecutor(max_workers=children) as pool:
+        verdicts = dict(zip(candidates, pool.map(lambda m: fresh_kill(m, cfg), candidates), strict=True))
     survivors = []
     fresh_killed = 0
-    for mutant, status in sorted(found.items()):
-        if status in ("killed", "timeout", "segfault", "caught by type check"):
-            continue
-        if fresh_kill(mutant, cfg):
+    for mutant in candidates:
+        status = found[mutant]
+        if verdicts[mutant]:
             fresh_killed += 1
-            found[mutant] = "killed in a fresh process"
             continue
         diff = diff_of(mutant)
         survivors.append({"mutant": mutant, "status": status, "text_only": text_only(diff), "line": changed_line(diff)})
@@ -188,12 +217,13 @@ def main() -> int:
     parser.add_argument("--children", type=int, default=1, help="parallel mutants (the machine is shared)")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--recheck", action="store_true", help="re-check the last mutmut run's survivors only")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="where mutmut ran (same sources), for --recheck")
     args = parser.parse_args()
     results: dict[str, dict[str, object]] = json.loads(STATE.read_text()) if STATE.exists() else {}
     if not args.report_only:
         cfg = config()
         for name in args.files:
-            results[name] = measure(name, args.children, cfg, recheck=args.recheck)
+            results[name] = measure(name, args.children, cfg, recheck=args.recheck, tree=args.tree)
             STATE.parent.mkdir(parents=True, exist_ok=True)
             STATE.write_text(json.dumps(results, indent=1), encoding="utf-8")
     REPORT.write_text(report(results) + "\n", encoding="utf-8")

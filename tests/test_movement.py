@@ -151,6 +151,15 @@ CASES: list[tuple[str, RiskRow | None, RiskRow | None, MovementKind, frozenset[M
     ),
     ("within to not evaluated is flagged", risk(zone=W), risk(zone=N), K.UNCHANGED, frozenset({F.NO_LONGER_EVALUATED})),
     ("not evaluated in both is no flag", risk(zone=N), risk(zone=N), K.UNCHANGED, frozenset()),
+    (
+        "outside tolerance in both is no flag",
+        risk(likelihood=3, impact=4, zone=OUT),
+        risk(likelihood=4, impact=3, zone=OUT),
+        K.UNCHANGED,
+        frozenset(),
+    ),
+    ("up by one point", risk(likelihood=1, impact=2), risk(likelihood=1, impact=3), K.INCREASED, frozenset()),
+    ("down by one point", risk(likelihood=1, impact=3), risk(likelihood=1, impact=2), K.DECREASED, frozenset()),
     ("not evaluated to above", risk(zone=N), risk(zone=A), K.UNCHANGED, frozenset({F.ENTERED_ABOVE_APPETITE})),
     (
         "escalation accepted",
@@ -498,3 +507,20 @@ def test_escalation_levels_are_read_loosely() -> None:
     assert escalation_rank(risk(accepted_escalation_level="governing-body")) == 4
     assert escalation_rank(risk(escalation_level=" DEPARTMENT ", escalation_status=" ACCEPTED ")) == 1
     assert escalation_rank(risk(accepted_escalation_level="department", status="escalated")) == 1
+
+
+def test_rows_carry_the_current_words_and_positions(scales: Scales) -> None:
+    new = risk("FIN-7", likelihood=2, impact=3, title="Now", unit_code="BDT", category_code="OPS", trend_reason="other")
+    for previous in (None, risk("FIN-7", title="Before", unit_code="FRMD", category_code="FIN")):
+        row = one(previous, new, scales)
+        assert (row.title, row.unit_code, row.category_code) == ("Now", "BDT", "OPS")
+        assert row.current_position == (2, 3)
+        assert row.trend_reason == "other"
+    closed = one(risk(likelihood=3, impact=3), risk(status="closed"), scales)
+    assert (closed.previous_score, closed.previous_band) == (9, "Medium")
+
+
+def test_a_band_named_by_older_scales_is_ranked_by_its_name(scales: Scales) -> None:
+    """A snapshot frozen under other bands keeps its band: a 4 rated "High" then, "Low" now, moved down a band."""
+    old = replace(risk(likelihood=2, impact=2), residual_band="High")
+    assert one(old, risk(likelihood=2, impact=2), scales).flags == {F.BAND_DOWN}

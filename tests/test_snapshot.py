@@ -146,7 +146,7 @@ def test_days_overdue(changes: dict[str, Any], days: int) -> None:
 
 
 def test_open_and_overdue_actions_of_a_risk() -> None:
-    late = action("A-1", due_date=date(2026, 1, 1))
+    late = action("A-1", due_date=date(2026, 6, 29))  # one day overdue
     on_time = action("A-2", due_date=date(2026, 12, 1))
     done = action("A-3", due_date=date(2026, 1, 1), status="completed")
     row = risk(actions=(late, on_time, done))
@@ -199,14 +199,23 @@ def test_row_json_round_trip_with_dates_and_actions() -> None:
 
 
 def test_rows_frozen_by_older_code_still_load() -> None:
-    data = row_to_json(risk(escalation_level="executive", escalation_status="accepted"))
+    data = row_to_json(risk(escalation_level="executive", escalation_status="accepted", actions=(action(),)))
     del data["accepted_escalation_level"]
-    del data["actions"]
+    del data["title"]  # a field missing early on must not stop the fields after it from loading
+    data["title"] = "Risk FIN-1"
+    del data["zone"]
     data["a_field_from_the_future"] = 1
+    with pytest.raises(TypeError, match="zone"):
+        row_from_json(data)
+    data["zone"] = "within_appetite"
+    del data["appetite_level"]
     row = row_from_json(data)
     assert row.accepted_escalation_level == ""
-    assert row.actions == ()
+    assert row.appetite_level == ""
+    assert len(row.actions) == 1
+    assert row.actions[0].due_date == date(2026, 6, 1)
     assert row.escalation_level == "executive"
+    assert row.statement_version == ""
 
 
 def test_content_hash_is_the_sha256_of_the_header_and_the_rows_array() -> None:
