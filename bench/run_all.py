@@ -142,6 +142,7 @@ def main() -> None:
         "import": [
             *(["bench/import_bench.py", "--rows", n, "--repeat", "1"] for n in sizes.split(",")),
             *(["bench/import_web_bench.py", "--rows", n] for n in sizes.split(",") if int(n) <= 10_000),
+            ["bench/hostile_bench.py"],
         ],
     }
     for name, commands_of_part in others.items():

@@ -49,6 +49,7 @@ PERMISSION_PURPOSES: dict[Permission, str] = {
     Permission.RISK_READ: "reading the register",
     Permission.RISK_WRITE: "editing risks, assessments, controls and actions",
     Permission.RISK_RESTORE: "restoring deleted risks",
+    Permission.RISK_LIFECYCLE: "closing, realising, merging and reopening risks",
     Permission.REVIEW_READ: "the task force review (heatmap, agenda and minutes)",
     Permission.REVIEW_DECIDE: "recording task force decisions",
     Permission.CYCLE_MANAGE: "opening, moving and closing review cycles",
@@ -62,6 +63,9 @@ PERMISSION_PURPOSES: dict[Permission, str] = {
     Permission.IMPORT_REGISTER: "importing registers",
     Permission.ADMIN_USERS: "managing users and roles",
     Permission.AUDIT_READ: "reading the audit trail",
+    Permission.OVERSIGHT_READ: "reading the recommendations of oversight bodies",
+    Permission.OVERSIGHT_UPDATE: "updating the status of oversight recommendations",
+    Permission.OVERSIGHT_MANAGE: "importing oversight recommendation lists",
 }
 
 _READ_ALL = {

@@ -83,7 +83,7 @@ def test_web_refuses_decisions_on_a_closed_cycle_with_409(world: World, client: 
     assert posted.status_code == 409
     assert _decisions() == 1
     # The open cycle still takes decisions; the closed one's review page offers no Decide button.
-    in_q2 = {**form, "decided_on": "2026-06-20"}
+    in_q2 = {**form, "decision": "noted", "decided_on": "2026-06-20"}
     assert client.post(f"/review/cycles/2026-Q2/decide/{world.ref}", data=in_q2).status_code == 302
     assert _decisions() == 2
     closed_page = client.get("/review/?cycle=2026-Q1").get_data(as_text=True)

@@ -425,18 +425,14 @@ def test_hostile_files_through_the_web_answer_400_with_the_reason(app: Flask, wo
     coordinator = signed_in(app, COORD)
     refused = [case for case in CORPUS if case.expect == "refused"]
     assert len(refused) >= 20
-    slowest = 0.0
     for case in refused:
         data = case.build()
-        started = time.perf_counter()
         response = upload(coordinator, data, case.filename)
-        slowest = max(slowest, time.perf_counter() - started)
         assert response.status_code == 400, case.build.__name__
         # Files over the site's import limit (8 MB here) are refused for their size before anything else.
         reason = case.match if len(data) <= int(app.config["IMPORT_MAX_BYTES"]) else "the import accepts files up to"
         assert reason in html.unescape(response.text), case.build.__name__
         assert 'class="error-message" id="file-error"' in response.text
-    assert slowest < 2.0
     assert stored_files(app) == []
     assert fingerprint(app)["ImportRun"] == 0
 
