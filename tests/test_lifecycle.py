@@ -235,6 +235,7 @@ def test_movement_and_workbook_count_closed_realised_and_merged(ctx: None) -> No
     q1 = review_ops.open_cycle(
         db.session, coordinator, review_ops.CycleInput("2026-Q1", date(2026, 1, 1), date(2026, 3, 31))
     )
+    q1.narrative = "First quarter reviewed."
     review_ops.close_cycle(db.session, coordinator, q1, q1.version, as_at=date(2026, 3, 31))
     lifecycle.close_risk(db.session, coordinator, risks[0], "No longer relevant", risks[0].version)
     lifecycle.realise_risk(
@@ -249,7 +250,8 @@ def test_movement_and_workbook_count_closed_realised_and_merged(ctx: None) -> No
     q2 = review_ops.open_cycle(
         db.session, coordinator, review_ops.CycleInput("2026-Q2", date(2026, 4, 1), TODAY + timedelta(days=1))
     )
-    review_ops.close_cycle(db.session, coordinator, q2, q2.version)
+    q2.narrative = "Second quarter reviewed."
+    review_ops.close_cycle(db.session, coordinator, q2, q2.version, confirmed_early=True)
     previous = review_ops.load_snapshot(db.session, cycle_by_code(db.session, "2026-Q1"))
     current = review_ops.load_snapshot(db.session, cycle_by_code(db.session, "2026-Q2"))
     moves = compare(previous, current, policy.current_scales(db.session))

@@ -59,6 +59,7 @@ class Cycles:
         number = len(self.closed)
         start = START + timedelta(days=31 * number)
         cycle = open_cycle(db.session, audit.SYSTEM, CycleInput(f"T-{number + 1}", start, start + timedelta(days=30)))
+        cycle.narrative = f"Cycle {number + 1} reviewed."
         close_cycle(db.session, audit.SYSTEM, cycle, cycle.version, as_at=start + timedelta(days=30))
         self.closed.append(cycle)
 

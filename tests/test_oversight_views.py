@@ -35,6 +35,7 @@ def _world(app: Flask) -> dict[str, object]:
             SYSTEM,
             review_ops.CycleInput(code="2020-Q1", period_start=date(2020, 1, 1), period_end=date(2020, 3, 31)),
         )
+        cycle.narrative = "First quarter of 2020 reviewed."
         review_ops.close_cycle(db.session, SYSTEM, cycle, cycle.version)
         review_ops.open_cycle(
             db.session,

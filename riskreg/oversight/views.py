@@ -72,7 +72,10 @@ def index() -> str:
     form.unit.choices = options([("", "All units")] + [(c, f"{c} — {n}") for c, n in units])
     form.validate()
     # A filter value that is not one of the options is ignored (and shown as such), never an error page.
-    clean = {name: (f.data if not f.errors else "") for name, f in form._fields.items()}
+    # Optional() lets blank-looking values ("  ") through unchecked against the choices: they mean "all" too.
+    clean = {
+        name: (f.data.strip() if isinstance(f.data, str) and not f.errors else "") for name, f in form._fields.items()
+    }
     filters = queries.Filters(
         body=clean["body"] or "",
         report=clean["report"] or "",
