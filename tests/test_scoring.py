@@ -48,6 +48,7 @@ def small(edges: list[int] | None = None, critical: list[bool] | None = None) ->
 
 def test_bundled_scales_are_five_by_five_with_four_bands(scales: Scales) -> None:
     assert (scales.version, scales.horizon_months) == ("2020.1", 12)
+    assert scales.title == "IUCS risk assessment scales (illustrative)"
     assert (scales.max_likelihood, scales.max_impact, scales.max_score) == (5, 5, 25)
     assert [b.name for b in scales.bands] == ["Low", "Medium", "High", "Critical"]
     assert [(b.min_score, b.max_score) for b in scales.bands] == [(1, 4), (5, 9), (10, 16), (17, 25)]
