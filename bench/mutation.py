@@ -166,7 +166,14 @@ def measure(
 
 
 def report(results: dict[str, dict[str, object]]) -> str:
-    notes = tomllib.loads(NOTES.read_text(encoding="utf-8")) if NOTES.exists() else {}
+    data = tomllib.loads(NOTES.read_text(encoding="utf-8")) if NOTES.exists() else {}
+    notes: dict[str, str] = data.get("reasons", {})
+    # String changes that are not message text (a codec name, a key): they count like any other survivor.
+    counted = set(data.get("not_message_text", []))
+    for r in results.values():
+        for s in r["survivors"]:  # type: ignore[attr-defined]
+            if s["mutant"] in counted:
+                s["text_only"] = False
     lines = [
         "# Mutation testing of the pure core",
         "",
