@@ -166,14 +166,21 @@ def measure(
 
 
 def report(results: dict[str, dict[str, object]]) -> str:
-    notes = tomllib.loads(NOTES.read_text(encoding="utf-8")) if NOTES.exists() else {}
+    data = tomllib.loads(NOTES.read_text(encoding="utf-8")) if NOTES.exists() else {}
+    notes: dict[str, str] = data.get("reasons", {})
+    # String changes that are not message text (a codec name, a key): they count like any other survivor.
+    counted = set(data.get("not_message_text", []))
+    for r in results.values():
+        for s in r["survivors"]:  # type: ignore[attr-defined]
+            if s["mutant"] in counted:
+                s["text_only"] = False
     lines = [
         "# Mutation testing of the pure core",
         "",
         "`make mutation` (bench/mutation.py over mutmut, configured in pyproject.toml) mutates each file below and",
-        "runs the fast pure-core tests against every mutant: tests/test_scoring.py, test_appetite.py,",
-        "test_movement.py, test_snapshot.py, test_escalation.py. A mutant that survives the forked run is run",
-        "again in a fresh interpreter, where module-level loading cannot hide it.",
+        "runs the fast pure-core tests against every mutant: " + ", ".join(config()["tests"]) + ".",
+        "A mutant that survives the forked run, or that no test reached, is run again in a fresh interpreter",
+        "(after a check that the tests pass there with no mutant), where module-level loading cannot hide it.",
         "",
         "Rule for exclusions: a survivor that changes nothing but the text inside a string literal that is a",
         "message (an error text, a label, a reason shown to people) is excluded from the score; every other",

@@ -183,6 +183,45 @@ def test_every_statement_rule_names_the_key(scales: Scales, doc: dict[str, Any],
     assert str(caught.value) == f"s.toml: {key}: {problem}"
 
 
+def test_versions_up_to_twenty_characters(scales: Scales) -> None:
+    assert appetite.parse_statement(minimal(version="2" * 20), scales).version == "2" * 20
+
+
+@pytest.mark.parametrize(
+    ("appetite_max", "tolerance_max", "problems"),
+    [
+        (16, 16, []),
+        (
+            25,
+            25,
+            [
+                "tolerance maximum must be below the Critical band (17), which is always outside tolerance",
+                "level eager needs an appetite maximum between 10 and 16, not 25",
+                "level eager allows a tolerance maximum up to 16, not 25",
+            ],
+        ),
+        (
+            16,
+            25,
+            [
+                "tolerance maximum must be below the Critical band (17), which is always outside tolerance",
+                "level eager allows a tolerance maximum up to 16, not 25",
+            ],
+        ),
+        (
+            16,
+            15,
+            [
+                "appetite maximum must not exceed the tolerance maximum",
+            ],
+        ),
+    ],
+)
+def test_threshold_problems_in_full(scales: Scales, appetite_max: int, tolerance_max: int, problems: list[str]) -> None:
+    eager = CategoryAppetite("INN", AppetiteLevel.EAGER, appetite_max, tolerance_max)
+    assert appetite.threshold_problems(eager, scales) == problems
+
+
 def test_unknown_categories_are_named_with_the_known_ones(scales: Scales) -> None:
     with pytest.raises(AppetiteError) as caught:
         appetite.parse_statement(minimal(categories={"XYZ": {"level": "open"}}), scales, category_codes=["OPS", "FIN"])

@@ -48,6 +48,7 @@ def small(edges: list[int] | None = None, critical: list[bool] | None = None) ->
 
 def test_bundled_scales_are_five_by_five_with_four_bands(scales: Scales) -> None:
     assert (scales.version, scales.horizon_months) == ("2020.1", 12)
+    assert scales.title == "IUCS risk assessment scales (illustrative)"
     assert (scales.max_likelihood, scales.max_impact, scales.max_score) == (5, 5, 25)
     assert [b.name for b in scales.bands] == ["Low", "Medium", "High", "Critical"]
     assert [(b.min_score, b.max_score) for b in scales.bands] == [(1, 4), (5, 9), (10, 16), (17, 25)]
@@ -296,6 +297,11 @@ BAD = [
     (_set("impact.0.criteria", "none"), "impact[1].criteria", "must be a table of texts, one per dimension"),
     (_set("impact.0.criteria.financial", 50000), "impact[1].criteria", "must be a table of texts, one per dimension"),
     (_set("impact.0.criteria.weather", "Sunny"), "impact[1].criteria", "names unknown dimension(s) weather"),
+    (
+        lambda d: d["impact"][0]["criteria"].update(weather="Sunny", tides="High"),
+        "impact[1].criteria",
+        "names unknown dimension(s) tides, weather",
+    ),
     (_set("likelihood.1.label", " rare "), "likelihood", "labels must be unique"),
     (_set("bands", DELETE), "bands", "must be a list of [[bands]] tables"),
     (_set("bands", []), "bands", "must have at least one band"),
@@ -355,6 +361,10 @@ GOOD: list[tuple[Callable[[dict[str, Any]], None], Callable[[Scales], object], o
     (_set("likelihood.0.prob_min", 0), lambda s: s.likelihood[0].prob_min, 0.0),
     (_set("likelihood.0.prob_max", 4.5), lambda s: s.likelihood[0].prob_max, 4.5),
     (_set("impact.0.prob_min", 10), lambda s: s.impact[0].prob_min, None),  # impact levels carry no probability
+    (_set("impact.0.prob_max", 10), lambda s: s.impact[0].prob_max, None),
+    (_set("impact.0.prob_max", "ten"), lambda s: s.impact[0].prob_max, None),
+    (lambda d: None, lambda s: [level.value for level in s.likelihood], [1, 2, 3, 4, 5]),
+    (lambda d: None, lambda s: [level.value for level in s.impact], [1, 2, 3, 4, 5]),
     (_set("impact.0.criteria", DELETE), lambda s: dict(s.impact[0].criteria), {}),
     (_set("bands.0.fill", "#92d050"), lambda s: s.bands[0].fill, "#92D050"),
     (_set("bands.0.colourblind_fill", DELETE), lambda s: s.bands[0].colourblind_fill, "#92D050"),
