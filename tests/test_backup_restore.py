@@ -108,6 +108,7 @@ def test_backup_during_writes_restores_the_same_register(
             thread.join(timeout=300)
     assert result.exit_code == 0, result.output
     assert "backup written" in result.output
+    assert out.stat().st_mode & 0o077 == 0, "a backup holds password hashes: owner-only"
     assert len(before) >= 15
 
     restored_app = create_app(base_config(empty_target, HEATMAP_CACHE_DIR=str(tmp_path / "cache2")))

@@ -59,6 +59,8 @@ def backup(url: str | URL, out: Path) -> Report:
         raise BackupError(f"folder {out.parent} does not exist")
     part = out.with_name(out.name + ".part")
     part.unlink(missing_ok=True)
+    # Owner-only from the first byte: a backup holds password hashes and the whole register.
+    os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         if url.get_backend_name() == "sqlite":
             report = _backup_sqlite(_sqlite_path(url), part)
