@@ -42,7 +42,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
     """Preview the import of FILE into unit CODE, then apply it (all or nothing) unless --dry-run."""
     from riskreg.extensions import db
     from riskreg.importer import ImportRejected, Limits, RowAction, parse_mapping, read_register
-    from riskreg.imports.operations import apply_import, plan_for_unit
+    from riskreg.imports.operations import ImportRaced, apply_file, plan_for_unit
     from riskreg.models import OrgUnit
     from riskreg.policy import current_scales
     from riskreg.risks.operations import RuleViolation, StaleEdit
@@ -86,9 +86,11 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
         click.echo("dry run: nothing was written")
         return
     try:
-        run = apply_import(
-            session, system_actor(), unit, plan, file_name=file.name, sha256=result.sha256, scales=scales
-        )
+        # Planned again under the unit's lock: written only if it still does what was printed above.
+        run = apply_file(session, system_actor(), unit, result, seen=counts, scales=scales)
+    except ImportRaced as raced:
+        fail(f"nothing was written: {raced}")
+        return
     except (RuleViolation, StaleEdit) as problem:
         fail(f"nothing was written: {problem}")
         return

@@ -1,6 +1,7 @@
 """SQLAlchemy 2.0 typed models, one module per aggregate; import them from here."""
 
 from riskreg.models.base import Base, utcnow
+from riskreg.models.jobs import Job, JobStatus
 from riskreg.models.org import OrgUnit, RiskCategory, Role, UnitKind, User
 from riskreg.models.policy import AppetiteStatement, CategoryAppetite, Methodology, RatingBand, StatementStatus
 from riskreg.models.records import AuditEvent, ExportRun, ImportRun
@@ -54,6 +55,8 @@ __all__ = [
     "EscalationTrigger",
     "ExportRun",
     "ImportRun",
+    "Job",
+    "JobStatus",
     "Methodology",
     "Nature",
     "OrgUnit",
