@@ -47,9 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     web.init_app(app)
 
-    from riskreg import auth, exports, imports, review, risks, statements
+    from riskreg import auth, exports, imports, jobs, review, risks, statements
 
-    for feature in (auth, risks, statements, review, exports, imports):
+    for feature in (auth, risks, statements, review, exports, imports, jobs):
         feature.init_app(app)
 
     from riskreg import cli
