@@ -35,12 +35,22 @@ def init_app(app: Flask) -> None:
     # Feature commands live beside their feature; imported here, they import nothing heavy at module level.
     from riskreg.exports.commands import export_group
     from riskreg.imports.commands import import_group
+    from riskreg.jobs.commands import worker_command
     from riskreg.review.commands import heatmap_command
     from riskreg.statements.commands import escalations_command, load_command
 
     appetite_group.add_command(load_command)
     appetite_group.add_command(escalations_command)
-    for command in (setup, appetite_group, demo, user_group, heatmap_command, export_group, import_group):
+    for command in (
+        setup,
+        appetite_group,
+        demo,
+        user_group,
+        heatmap_command,
+        export_group,
+        import_group,
+        worker_command,
+    ):
         app.cli.add_command(command)
 
 
