@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskreg.cli import echo_table, fail, system_actor
+from riskreg.cli import echo_table, fail, progress_printer, system_actor
 from riskreg.imports.preview import PreviewRow, preview_row
 
 PREVIEW_HEADERS = ["Sheet", "Row", "Ref", "Action", "Title", "Details"]
@@ -56,6 +56,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
     if file.stat().st_size > limits.max_bytes:
         fail(f"{file.name} is larger than the import limit of {limits.max_bytes / (1024 * 1024):g} MB")
     scales = current_scales(session)
+    session.commit()  # no transaction (on SQLite: no write lock) while the file is read and the preview printed
     try:
         mapping = parse_mapping(mapping_file.read_text(encoding="utf-8-sig")) if mapping_file else None
         result = read_register(file.read_bytes(), file.name, scales, sheet=sheet, mapping=mapping, limits=limits)
@@ -63,6 +64,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
         fail(refusal.message if isinstance(refusal, ImportRejected) else "the mapping file is not UTF-8 text")
         return
     plan = plan_for_unit(session, unit, result)
+    session.commit()
     rows = [preview_row(p) for p in plan.rows]
     echo_table(
         PREVIEW_HEADERS,
@@ -87,7 +89,9 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
         return
     try:
         # Planned again under the unit's lock: written only if it still does what was printed above.
-        run = apply_file(session, system_actor(), unit, result, seen=counts, scales=scales)
+        run = apply_file(
+            session, system_actor(), unit, result, seen=counts, scales=scales, progress=progress_printer("applying")
+        )
     except ImportRaced as raced:
         fail(f"nothing was written: {raced}")
         return

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy.orm import Session
 
@@ -100,6 +100,12 @@ def submit(session: Session, actor: audit.Actor, kind: str, payload: dict[str, A
     if new:
         queue_of().enqueue(job_id)
     return job_id
+
+
+def prerender_heatmaps(session: Session, actor: audit.Actor, cycle_code: str) -> None:
+    """Ask for a just-closed cycle's heatmaps to be drawn into the image cache (outside an app: nothing to do)."""
+    if has_app_context():
+        submit(session, actor, "heatmaps", {"cycle": cycle_code}, key=f"heatmaps:{cycle_code}")
 
 
 def ask_daily(app: Flask, day: date | None = None) -> None:

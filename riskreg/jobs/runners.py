@@ -81,6 +81,7 @@ def import_apply(run: Run) -> Outcome:
         uploads.release(folder, token)
         raise JobFailed(f"Unit {upload.unit_code} no longer exists; nothing was written.")
     scales = current_scales(run.session)
+    run.session.commit()  # reading the file takes seconds: no transaction (no SQLite write lock) meanwhile
     limits = Limits(max_bytes=int(run.app.config["IMPORT_MAX_BYTES"]))
     try:
         result = read_register(
