@@ -10,7 +10,7 @@ Per database, on a fresh database (SQLite file under bench/out, PostgreSQL datab
    imports and every edit go on).
 2. the same with editors: gunicorn (2 workers, as `make run`) serves the database; E editor threads in this
    process sign in and save their own risk's edit form in a loop, while `riskreg import register` applies another
-   N-row file in its own process (as a worker would). Prints the saves' latency (p50/p95/max) and how many
+   N-row file in its own process (as a worker would); each editor pauses 1-3 s between saves. Prints the saves' latency (p50/p95/max) and how many
    answered anything but a redirect (errors), from the moment the import starts to the moment it ends.
 Targets (issue #17): apply < 15 s for 10,000 rows; saves during it p95 < 2 s, 0 errors.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import random
 import re
 import subprocess
 import sys
@@ -202,6 +203,7 @@ def editor(port: int, ref: str, stop: threading.Event, go: threading.Event, out:
         status, _ = call(f"/risks/{ref}/edit", fields)
         if go.is_set():
             out.append((time.perf_counter() - started, status))
+        stop.wait(random.uniform(1.0, 3.0))  # a person reads the page between saves
 
 
 def with_editors(url: str, rows: int, editors: int) -> dict[str, Any]:

@@ -206,3 +206,23 @@ def test_a_real_worker_runs_the_job_and_a_killed_one_leaves_nothing_half_done(
     assert _risks(app, "BIG") == rows  # applied exactly once
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ImportRun)) == 1
+
+
+def test_closing_a_cycle_draws_its_heatmaps_ahead_of_the_first_visit(app: Flask, tmp_path: Path) -> None:
+    from datetime import date
+
+    from riskreg.review import operations as review_ops
+
+    with app.app_context():
+        today = date.today()
+        cycle = review_ops.open_cycle(
+            db.session,
+            SYSTEM,
+            review_ops.CycleInput(code="2099-Q9", period_start=date(today.year, 1, 1), period_end=today),
+        )
+        review_ops.close_cycle(db.session, SYSTEM, cycle, cycle.version)
+        job = db.session.scalars(select(Job).where(Job.kind == "heatmaps")).one()
+        assert job.status == JobStatus.DONE, job.message
+        assert job.idempotency_key == "heatmaps:2099-Q9"
+    drawn = list((tmp_path / "cache").rglob("*.png"))
+    assert len(drawn) == 3  # residual, inherent and target
