@@ -9,9 +9,10 @@ Per database, on a fresh database (SQLite file under bench/out, PostgreSQL datab
    up to the busy timeout (SQLITE_BUSY_TIMEOUT_MS, 15 s); on PostgreSQL only the unit's row lock (other units'
    imports and every edit go on).
 2. the same with editors: gunicorn (2 workers, as `make run`) serves the database; E editor threads in this
-   process sign in and save their own risk's edit form in a loop, while `riskreg import register` applies another
-   N-row file in its own process (as a worker would); each editor pauses 1-3 s between saves. Prints the saves' latency (p50/p95/max) and how many
-   answered anything but a redirect (errors), from the moment the import starts to the moment it ends.
+   process sign in and save their own risk's edit form in a loop, pausing 1-3 s between saves, while
+   `riskreg import register` applies another N-row file in its own process (as a worker would). Prints the
+   saves' latency (p50/p95/max) and how many answered anything but a redirect (errors), from the moment the
+   import starts to the moment it ends.
 Targets (issue #17): apply < 15 s for 10,000 rows; saves during it p95 < 2 s, 0 errors.
 """
 
