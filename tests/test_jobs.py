@@ -226,3 +226,32 @@ def test_closing_a_cycle_draws_its_heatmaps_ahead_of_the_first_visit(app: Flask,
         assert job.idempotency_key == "heatmaps:2099-Q9"
     drawn = list((tmp_path / "cache").rglob("*.png"))
     assert len(drawn) == 3  # residual, inherent and target
+
+
+def test_an_import_whose_workers_kept_dying_fails_and_gives_the_upload_back(app: Flask, tmp_path: Path) -> None:
+    import json
+    from datetime import timedelta
+
+    from riskreg.imports import uploads
+    from riskreg.jobs import recover
+    from riskreg.models import utcnow
+
+    folder = Path(app.instance_path) / "imports"
+    token = uploads.new_token()
+    uploads.store(folder, b"bytes", uploads.StoredUpload(token, "GS-FRMD", "r.xlsx", "0" * 64, None, time.time()))
+    assert uploads.claim(folder, token)
+    try:
+        with app.app_context():
+            payload = json.dumps({"token": token, "actor": {"user_id": None, "email": "x", "role": "system"}})
+            stale = utcnow() - timedelta(hours=1)
+            job = Job(kind="import", status=JobStatus.RUNNING, attempts=3, payload_json=payload, heartbeat_at=stale)
+            db.session.add(job)
+            db.session.commit()
+            job_id = job.id
+        assert recover(app) == 1
+        job = _status(app, job_id)
+        assert job.status == JobStatus.FAILED
+        assert "stopped 3 times" in job.message
+        assert uploads.load(folder, token) is not None  # the user can apply or cancel it again
+    finally:
+        uploads.discard(folder, token)
