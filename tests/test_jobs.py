@@ -255,3 +255,29 @@ def test_an_import_whose_workers_kept_dying_fails_and_gives_the_upload_back(app:
         assert uploads.load(folder, token) is not None  # the user can apply or cancel it again
     finally:
         uploads.discard(folder, token)
+
+
+def test_an_import_that_raced_another_says_what_changed_and_offers_the_new_preview(app: Flask) -> None:
+    client = app.test_client()
+    login(client, COORD)
+    data = register_book(*[register_row(f"RACE-{n}", f"Raced risk {n}") for n in range(3)])
+    tokens = []
+    for _ in range(2):  # two previews of the same file, as two tabs (or two coordinators) would
+        page = client.post(
+            "/import/",
+            data={"file": (io.BytesIO(data), "race.xlsx"), "unit": "GS-FRMD"},
+            content_type="multipart/form-data",
+        )
+        found = re.search(r'name="token" value="([A-Za-z0-9_-]{32})"', page.text)
+        assert found is not None
+        tokens.append(found.group(1))
+    first = client.post("/import/apply", data={"token": tokens[0]})
+    assert 'data-job-status="done"' in client.get(first.headers["Location"]).text
+    second = client.post("/import/apply", data={"token": tokens[1]})
+    page = client.get(second.headers["Location"])
+    assert 'data-job-status="failed"' in page.text
+    assert "The register changed since the preview (3 → 0 new, 0 → 3 unchanged)" in page.text
+    assert f"/import/{tokens[1]}" in page.text
+    again = client.get(f"/import/{tokens[1]}")
+    assert again.status_code == 200
+    assert _risks(app, "RACE") == 3

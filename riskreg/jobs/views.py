@@ -6,6 +6,7 @@ Council export is downloadable by anyone who may export, as the export history l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import cast
 
@@ -46,7 +47,16 @@ def show(job_id: int) -> str:
         percent=percent,
         link=_LINKS.get(job.kind),
         downloadable=_kept_file(job) is not None,
+        preview_token=_released_upload(job),
     )
+
+
+def _released_upload(job: Job) -> str | None:
+    """A failed import's upload token: the failure gave the upload back, so its preview can be opened again."""
+    if job.kind != "import" or job.status != JobStatus.FAILED:
+        return None
+    token = json.loads(job.payload_json).get("token")
+    return token if isinstance(token, str) else None
 
 
 @bp.route("/<int:job_id>/download")
