@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ from riskreg import audit
 from riskreg.models import Job
 
 log = logging.getLogger(__name__)
+_QUEUE_LOCK = threading.Lock()
 QUEUE_NAME = "riskreg"
 
 
@@ -51,11 +53,15 @@ def init_app(app: Flask) -> None:
     from riskreg.jobs import views
 
     app.register_blueprint(views.bp)
-    app.extensions["riskreg_queue"] = _make_queue(app)
+    app.extensions["riskreg_queue"] = None  # built on first use: create_app does no I/O (SqliteHuey opens a file)
 
 
 def queue_of(app: Flask | None = None) -> Queue:
-    found: Queue = (app or current_app).extensions["riskreg_queue"]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    with _QUEUE_LOCK:
+        found: Queue | None = app.extensions.get("riskreg_queue")
+        if found is None:
+            found = app.extensions["riskreg_queue"] = _make_queue(app)
     return found
 
 
