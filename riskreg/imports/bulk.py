@@ -149,6 +149,7 @@ class _Judge:
         self.session = session
         self.scales = scales
         self.statements: dict[date, Any] = {}
+        self.pure: dict[tuple[int, int], Any] = {}
         self.codes: dict[int, str] = {
             id_: code for id_, code in session.execute(select(RiskCategory.id, RiskCategory.code))
         }
@@ -156,11 +157,7 @@ class _Judge:
     def assessment(self, actor: audit.Actor, data: ops.AssessmentInput, risk: NewRisk) -> dict[str, Any]:
         statement, by_category = self._statement(data.assessed_on)
         category_appetite: CategoryAppetite | None = by_category.get(risk.data.category_id)
-        pure = (
-            policy.to_pure(statement).for_category(self.codes[risk.data.category_id])
-            if statement and category_appetite
-            else None
-        )
+        pure = self._pure(statement, risk.data.category_id) if statement and category_appetite else None
         scales = self.scales
         zone = judge(
             data.residual_likelihood,
@@ -202,6 +199,12 @@ class _Judge:
             "trend_reason": data.trend_reason,
             "rationale": data.rationale.strip(),
         }
+
+    def _pure(self, statement: Any, category_id: int) -> Any:
+        key = (statement.id, category_id)
+        if key not in self.pure:  # to_pure builds the whole statement: once per statement and category
+            self.pure[key] = policy.to_pure(statement).for_category(self.codes[category_id])
+        return self.pure[key]
 
     def _statement(self, on: date) -> tuple[Any, dict[int, CategoryAppetite]]:
         if on not in self.statements:
