@@ -188,18 +188,18 @@ def apply() -> Page:
     if not form.validate_on_submit():
         abort(400)
     token = form.token.data or ""
-    upload, _data, unit = _stored(token)
+    upload, data, unit = _stored(token)
     if upload.counts.get("error"):
-        flash("Nothing was written: the file has rows with errors. Correct them and upload the file again.", "error")
-        return redirect(url_for("imports.show", token=token), 303)
+        try:
+            result, plan = _replan(upload, data, unit)
+        except ImportRejected as refusal:
+            return _refused_later(token, refusal)
+        text = "Nothing was written: the file has rows with errors. Correct them and upload the file again."
+        return _preview_page(upload, unit, result, plan, notice=("bad", text), status=400)
     if not uploads.claim(_folder(), token):
-        abort(404)  # applied (or being applied) by another request for the same upload
+        abort(404)  # applied (or being applied) by another request for the same upload: the claim is the guard
     job_id = jobs.submit(
-        lookup.session(),
-        current_actor(),
-        "import",
-        {"token": token, "unit": unit.code, "file_name": upload.file_name},
-        key=f"import:{token}",
+        lookup.session(), current_actor(), "import", {"token": token, "unit": unit.code, "file_name": upload.file_name}
     )
     return redirect(url_for("jobs.show", job_id=job_id), 303)
 
