@@ -35,6 +35,7 @@ from riskreg.models import (
     Risk,
     RiskCategory,
     RiskStatus,
+    utcnow,
 )
 from riskreg.risks import operations as ops
 from riskreg.scoring import Scales
@@ -265,7 +266,7 @@ def _write_batch(
         {n: cid for (n, _row), cid in zip(controls, control_ids, strict=True)},
         actions,
     )
-    session.execute(insert(_table(AuditEvent)), events)
+    _insert_audit(session, events)
 
 
 def _insert_returning(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -275,6 +276,24 @@ def _insert_returning(session: Session, model: Any, rows: list[dict[str, Any]]) 
     table = _table(model)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.execute(statement, rows).scalars())
+
+
+def _insert_audit(session: Session, events: list[dict[str, Any]]) -> None:
+    """The audit events: five a risk, the largest table an import writes. PostgreSQL takes them by COPY (about
+    three times cheaper than a multi-row INSERT here), in the same transaction; other databases by INSERT.
+    """
+    if not events:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(_table(AuditEvent)), events)
+        return
+    columns = ["at", *events[0]]
+    now = utcnow()
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY audit_events ({', '.join(columns)}) FROM STDIN") as copy:
+        for event in events:
+            copy.write_row([now, *event.values()])
 
 
 def _table(model: Any) -> Table:
