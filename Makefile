@@ -24,6 +24,8 @@ run: $(STAMP)
 	@echo ""
 	@echo "RiskReg is serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	@echo ""
+	@# The job worker runs beside gunicorn; Ctrl+C (or gunicorn ending) stops it too.
+	$(BIN)/riskreg worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - "riskreg:create_app()"
 
 lint: $(STAMP)

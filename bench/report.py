@@ -258,6 +258,7 @@ def write_report(state: dict[str, Any], path: Path) -> None:
     out += ["## Review page and heat map (R4's scripts)", "", *quoted(state, "heatmap"), *quoted(state, "review")]
     out += ["## Council export (R5: the operation on the demo databases; R5's script)", "", *quoted(state, "export")]
     out += ["## Import preview (R6's script)", "", *quoted(state, "import")]
+    out += ["## Import apply and saves during a 10,000-row import (R14)", "", *quoted(state, "apply")]
     notes = ROOT / "bench" / "NOTES.md"
     if notes.is_file():
         out += [notes.read_text(encoding="utf-8").rstrip(), ""]

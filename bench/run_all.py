@@ -11,7 +11,8 @@ fresh processes; the table shows the median of the runs' figures), load (bench/l
 (bench/multi_instance.py), startup (bench/startup_bench.py), and the other features' scripts, called as they
 are and quoted as they print: heatmap (heatmap_bench.py), review (review_bench.py, SQLite and PostgreSQL),
 export (export_db_bench.py: the export operation on the demo databases; export_bench.py), import
-(import_bench.py; import_web_bench.py up to 10,000 rows, the uploads' limit).
+(import_bench.py; import_web_bench.py up to 10,000 rows, the uploads' limit), apply (import_apply_bench.py:
+the 10,000-row apply and 20 editors' saves during it, SQLite and PostgreSQL).
 Each part's raw figures stay in bench/out/*.json.
 """
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import OUT, PG_SERVER, PYTHON, ROOT, machine, read_json, write_json  # noqa: E402
 from bench.report import write_report  # noqa: E402
 
-ALL_PARTS = ("data", "register", "load", "multi", "startup", "heatmap", "review", "export", "import")
+ALL_PARTS = ("data", "register", "load", "multi", "startup", "heatmap", "review", "export", "import", "apply")
 
 
 def run(args: list[str], timeout: int, log: Path | None = None) -> tuple[int, str, float]:
@@ -144,6 +145,8 @@ def main() -> None:
             *(["bench/import_web_bench.py", "--rows", n] for n in sizes.split(",") if int(n) <= 10_000),
             ["bench/hostile_bench.py"],
         ],
+        # Import apply at bulk speed, and 20 editors saving during a 10,000-row import (R14), both databases.
+        "apply": [["bench/import_apply_bench.py", "--rows", "10000", "--editors", "20"]],
     }
     for name, commands_of_part in others.items():
         if name not in parts:

@@ -51,9 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, require_secret_key: b
     database.init_app(app)
     web.init_app(app)
 
-    from riskreg import auth, exports, imports, oversight, review, risks, statements
+    from riskreg import auth, exports, imports, jobs, oversight, review, risks, statements
 
-    for feature in (auth, risks, statements, review, exports, imports, oversight):
+    for feature in (auth, risks, statements, review, exports, imports, oversight, jobs):
         feature.init_app(app)
 
     from riskreg import cli

@@ -58,22 +58,34 @@ def record(
     changes: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an audit event to the session (it commits with the change it describes)."""
-    clean = {k: v for k, v in (changes or {}).items() if k not in _SECRET_FIELDS}
-    event = AuditEvent(
-        actor_id=actor.user_id,
-        actor_email=actor.email,
-        actor_role=actor.role,
-        actor_unit=actor.unit_code,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        summary=summary[:300],
-        changes_json=json.dumps(clean, default=_jsonable, sort_keys=True, ensure_ascii=False),
-        request_id=actor.request_id,
-        ip=actor.ip,
-    )
+    event = AuditEvent(**row(actor, action, entity, entity_id, summary, changes))
     session.add(event)
     return event
+
+
+def row(
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object = "",
+    summary: str = "",
+    changes: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The audit event's column values, for writers that insert many at once (bulk import) as `record` would."""
+    clean = {k: v for k, v in (changes or {}).items() if k not in _SECRET_FIELDS}
+    return {
+        "actor_id": actor.user_id,
+        "actor_email": actor.email,
+        "actor_role": actor.role,
+        "actor_unit": actor.unit_code,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "summary": summary[:300],
+        "changes_json": json.dumps(clean, default=_jsonable, sort_keys=True, ensure_ascii=False),
+        "request_id": actor.request_id,
+        "ip": actor.ip,
+    }
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

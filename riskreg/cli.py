@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     from riskreg.backups.commands import backup_command, restore_command
     from riskreg.exports.commands import export_group
     from riskreg.imports.commands import import_group
+    from riskreg.jobs.commands import worker_command
     from riskreg.oversight.commands import recommendations_group
     from riskreg.review.commands import heatmap_command
     from riskreg.review.cycle_commands import cycle_group
@@ -65,7 +66,16 @@ def init_app(app: Flask) -> None:
 
     appetite_group.add_command(load_command)
     appetite_group.add_command(escalations_command)
-    for command in (setup, appetite_group, demo, user_group, heatmap_command, export_group, import_group):
+    for command in (
+        setup,
+        appetite_group,
+        demo,
+        user_group,
+        heatmap_command,
+        export_group,
+        import_group,
+        worker_command,
+    ):
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

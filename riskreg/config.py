@@ -64,5 +64,17 @@ class DefaultConfig:
 
     REGISTER_PAGE_SIZE = 50
 
+    # Background jobs (riskreg/jobs): empty queue URL = SqliteHuey in the instance folder (one machine);
+    # redis://host:6379/0 for workers on several machines. Immediate mode runs jobs in the asking process (tests).
+    JOBS_QUEUE_URL = ""
+    JOBS_IMMEDIATE = False
+    JOBS_WORKERS = 2  # threads per `riskreg worker` process
+    JOBS_HEARTBEAT_SECONDS = 5.0
+    JOBS_STALE_SECONDS = 60.0  # a running job silent this long lost its worker: retried, then failed
+    JOBS_DAILY_AT = "02:30"  # local time of the daily run (acceptance expiry, escalation triggers)
+    JOBS_PROGRESS_DIR = "jobs"  # SQLite only: progress files (relative to the instance folder)
+    EXPORT_JOB_DIR = "exports"  # finished Council exports, kept EXPORT_KEEP_HOURS for download
+    EXPORT_KEEP_HOURS = 24.0
+
 
 WEAK_SECRET_KEYS = {"dev", "changeme", "change-me", "secret", "development", "test"}

@@ -38,6 +38,7 @@ def base_config(uri: str, **extra: Any) -> dict[str, Any]:
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "JOBS_IMMEDIATE": True,  # background jobs run at once in the asking process (tests/test_jobs.py starts workers)
         **extra,
     }
 
@@ -150,7 +151,9 @@ def app_config() -> dict[str, Any]:
 
 @pytest.fixture
 def app(database_uri: str, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
-    application = create_app(base_config(database_uri, HEATMAP_CACHE_DIR=str(tmp_path / "cache"), **app_config))
+    folders = {"HEATMAP_CACHE_DIR": str(tmp_path / "cache"), "JOBS_PROGRESS_DIR": str(tmp_path / "jobs"),
+               "EXPORT_JOB_DIR": str(tmp_path / "exports")}  # fmt: skip
+    application = create_app(base_config(database_uri, **{**folders, **app_config}))
     yield application
     from riskreg.extensions import db
 

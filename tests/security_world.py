@@ -41,6 +41,7 @@ from riskreg.models import (
     EscalationTrigger,
     ExportRun,
     ImportRun,
+    Job,
     OrgUnit,
     OwnerRequest,
     RiskAcceptance,
@@ -145,6 +146,7 @@ URL_VALUES: dict[str, str] = {
     "user_id": "user_id",
     "export_id": "export_id",
     "export_run_id": "export_id",
+    "job_id": "job_id",
     "category": "category_code",
     "category_code": "category_code",
     "category_id": "category_id",
@@ -465,6 +467,8 @@ def seed_world(app: Flask) -> World:
         )
         db.session.add(export)
         db.session.commit()
+        job = db.session.scalars(select(Job).order_by(Job.id)).first()  # the heatmaps job closing the cycle asked for
+        assert job is not None
         statement = db.session.scalars(select(AppetiteStatement).order_by(AppetiteStatement.id.desc())).first()
         assert statement is not None
         category = db.session.scalars(select(RiskCategory).where(RiskCategory.code == "FIN")).one()
@@ -475,6 +479,7 @@ def seed_world(app: Flask) -> World:
             "statement_id": statement.id,
             "user_id": spare.id,
             "export_id": export.id,
+            "job_id": job.id,
             "category_code": category.code,
             "category_id": category.id,
             "heatmap_kind": "residual",

@@ -133,7 +133,13 @@ def form_data(**overrides: str) -> dict[str, str]:
 
 
 def download(client: FlaskClient, **overrides: str) -> TestResponse:
-    return client.post("/exports/", data=form_data(**overrides))
+    """Ask for the workbook, follow its job (immediate in tests) to the download; else the answer met on the way."""
+    response = client.post("/exports/", data=form_data(**overrides))
+    if response.status_code != 303:
+        return response
+    page = client.get(response.headers["Location"])
+    found = re.search(r'href="(/jobs/\d+/download)"', page.text)
+    return client.get(found.group(1)) if found else page
 
 
 def open_book(response: TestResponse) -> Workbook:
@@ -439,7 +445,8 @@ def test_a_failed_export_logs_nothing(app: Flask, world: World, monkeypatch: pyt
 
     monkeypatch.setattr(export_ops, "build_council_workbook", broken)
     response = download(signed_in(app, world.coordinator))
-    assert response.status_code == 400
+    assert response.status_code == 200  # the job's page, which says it failed and why
+    assert 'data-job-status="failed"' in response.text
     assert "The Council layout cannot be used: test" in response.text
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ExportRun)) == 0

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from riskreg import audit
 from riskreg.audit import SYSTEM
 from riskreg.extensions import db
 from riskreg.importer import ImportRejected, RowAction, read_register
@@ -194,7 +195,7 @@ def test_workbooks_of_different_shapes_import_through_the_web_to_the_expected_ri
     applied = coordinator.post("/import/apply", data={"token": token_of(response.text)})
     assert applied.status_code == 303
     assert stored_files(app) == []
-    page = coordinator.get("/import/").text
+    page = coordinator.get(applied.headers["Location"]).text  # the import job's page (run at once in tests)
     assert "Imported register.xlsx into GS-FRMD: 3 new, 0 updated, 0 unchanged" in page
     with app.app_context():
         first = risk_by_ref("FIN-001")
@@ -362,9 +363,12 @@ def test_apply_refuses_when_the_register_changed_since_the_preview(app: Flask, w
         ops.create_risk(db.session, SYSTEM, other, risk_by_ref(world.existing_ref).org_unit_id, ref="FIN-001")
     before = fingerprint(app)
     refused = coordinator.post("/import/apply", data={"token": token})
-    assert refused.status_code == 409
-    assert "the register changed since your preview" in refused.text
+    assert refused.status_code == 303  # to the import job, which plans again under the unit's lock and refuses
+    job_page = coordinator.get(refused.headers["Location"]).text
+    assert 'data-job-status="failed"' in job_page
+    assert "The register changed since the preview (2 → 1 new, 0 → 1 updated)" in html.unescape(job_page)
     assert fingerprint(app) == before
+    assert coordinator.get(f"/import/{token}").status_code == 200  # the new preview
     assert coordinator.post("/import/apply", data={"token": token}).status_code == 303  # the new preview applies
     with app.app_context():
         assert db.session.scalars(select(ImportRun)).one().created_count == 1
@@ -526,7 +530,7 @@ def test_apply_is_all_or_nothing_when_a_row_fails_midway(
 ) -> None:
     rows = [register_row(f"FIN-{n:03d}", f"Risk {n}") for n in range(1, 6)]
     rows.append(register_row(world.existing_ref, "Exchange-rate loss", **{"Risk owner": "New owner"}))
-    real = ops.add_action
+    real = audit.row  # every audit event, the update's and the bulk-written new risks' alike
     calls = {"n": 0}
 
     def failing_on_the_fourth(*args: Any, **kwargs: Any) -> Any:
@@ -539,7 +543,7 @@ def test_apply_is_all_or_nothing_when_a_row_fails_midway(
     with app.app_context():
         unit, plan = _plan(app, register_book(*rows))
         assert plan.counts() == {"new": 5, "update": 1, "unchanged": 0, "error": 0}
-        monkeypatch.setattr(ops, "add_action", failing_on_the_fourth)
+        monkeypatch.setattr(audit, "row", failing_on_the_fourth)
         with pytest.raises(RuntimeError):
             import_ops.apply_import(db.session, SYSTEM, unit, plan, file_name="ops.xlsx", sha256="0" * 64,
                                     scales=current_scales(db.session))  # fmt: skip

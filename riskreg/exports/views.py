@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any, cast
 
-from flask import current_app, render_template, request, send_file
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from riskreg import jobs
 from riskreg.access import Permission, requires
 from riskreg.exports import bp, operations
 from riskreg.exports.forms import ExportForm
 from riskreg.exports.selection import council_selection
 from riskreg.extensions import db
-from riskreg.models import ExportRun, ReviewCycle, User
+from riskreg.models import ExportRun, Job, ReviewCycle, User
 from riskreg.review.forms import options
 from riskreg.web import current_actor
 
@@ -55,37 +55,27 @@ def history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
 
 @bp.route("/", methods=["GET", "POST"])
 @requires(Permission.EXPORT_COUNCIL)
-def index() -> BaseResponse | tuple[str, int] | str:
+def index() -> BaseResponse | tuple[str, int]:
     form = _form()
     if request.method == "POST":
         if form.validate():
-            try:
-                result = operations.build_council_export(
-                    db_session(),
-                    current_actor(),
-                    cycle=operations.find_cycle(db_session(), form.cycle.data or ""),
-                    audience=form.audience.data or "",
-                    symbol=form.symbol.data or "",
-                    annex=form.annex.data or "",
-                    classification=form.classification.data or "",
-                    prepared_by=form.prepared_by.data or "",
-                    organisation=current_app.config["ORGANISATION"],
-                    organisation_short=current_app.config["ORGANISATION_SHORT"],
-                )
-            except operations.ExportError as exc:
-                db_session().rollback()
-                field = getattr(form, exc.field, None) if exc.field else None
-                if field is not None:
-                    field.errors = [*field.errors, str(exc)]
-                else:
-                    form.form_errors.append(str(exc))
-            else:
-                return _download(result)
-        return _page(form), 400
-    return _page(form)
+            # Built by a background job (a 100,000-risk workbook takes a minute): its page shows the progress,
+            # then the file, kept EXPORT_KEEP_HOURS and listed below with the export history.
+            payload = {
+                "cycle": form.cycle.data or "",
+                "audience": form.audience.data or "",
+                "symbol": form.symbol.data or "",
+                "annex": form.annex.data or "",
+                "classification": form.classification.data or "",
+                "prepared_by": form.prepared_by.data or "",
+            }
+            job_id = jobs.submit(db_session(), current_actor(), "export", payload)
+            return redirect(url_for("jobs.show", job_id=job_id), 303)
+        return _page(form, 400)
+    return _page(form, 200)
 
 
-def _page(form: ExportForm) -> str:
+def _page(form: ExportForm, status: int) -> tuple[str, int]:
     # The audience hint names what the Council file keeps, counted for the cycle chosen (selection.py).
     try:
         chosen = operations.find_cycle(db_session(), form.cycle.data or "")
@@ -95,20 +85,13 @@ def _page(form: ExportForm) -> str:
         "exports/index.html",
         form=form,
         runs=history(),
+        kept=kept_exports(),
         audiences=operations.AUDIENCES,
         selection=council_selection(db_session(), chosen),
-    )
+    ), status
 
 
-def _download(result: operations.ExportResult) -> BaseResponse:
-    # An attachment with a name of [A-Za-z0-9._-] only and the real type, never shown inline (security.md D6).
-    response = send_file(
-        BytesIO(result.data),
-        mimetype=operations.XLSX_MIMETYPE,
-        as_attachment=True,
-        download_name=result.file_name,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def kept_exports(limit: int = HISTORY_LIMIT) -> list[Job]:
+    """Export jobs of the last days, newest first: the finished ones' files can be downloaded while kept."""
+    query = select(Job).where(Job.kind == "export").order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    return list(db_session().scalars(query))

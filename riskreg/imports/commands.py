@@ -7,7 +7,7 @@ with any error the command writes nothing and exits with status 1.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 from flask import current_app
@@ -15,8 +15,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskreg.cli import echo_table, fail, system_actor
+from riskreg.cli import echo_table, fail, progress_printer, system_actor
 from riskreg.imports.preview import PreviewRow, cell_warnings, preview_row
+
+if TYPE_CHECKING:
+    from riskreg.importer import ImportPlan, ImportResult
 
 PREVIEW_HEADERS = ["Sheet", "Row", "Ref", "Action", "Title", "Details"]
 
@@ -42,7 +45,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
     """Preview the import of FILE into unit CODE, then apply it (all or nothing) unless --dry-run."""
     from riskreg.extensions import db
     from riskreg.importer import ImportRejected, Limits, RowAction, parse_mapping, read_register
-    from riskreg.imports.operations import apply_import, plan_for_unit
+    from riskreg.imports.operations import ImportRaced, apply_file, plan_for_unit
     from riskreg.models import OrgUnit
     from riskreg.policy import current_scales
     from riskreg.risks.operations import RuleViolation, StaleEdit
@@ -56,6 +59,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
     if file.stat().st_size > limits.max_bytes:
         fail(f"{file.name} is larger than the import limit of {limits.max_bytes / (1024 * 1024):g} MB")
     scales = current_scales(session)
+    session.commit()  # no transaction (on SQLite: no write lock) while the file is read and the preview printed
     try:
         mapping = parse_mapping(mapping_file.read_text(encoding="utf-8-sig")) if mapping_file else None
         result = read_register(file.read_bytes(), file.name, scales, sheet=sheet, mapping=mapping, limits=limits)
@@ -63,6 +67,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
         fail(refusal.message if isinstance(refusal, ImportRejected) else "the mapping file is not UTF-8 text")
         return
     plan = plan_for_unit(session, unit, result)
+    session.commit()
     rows = [preview_row(p) for p in plan.rows]
     echo_table(
         PREVIEW_HEADERS,
@@ -73,12 +78,7 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
         f"\n{file.name} into {unit.code}: {counts['new']} new, {counts['update']} updated, "
         f"{counts['unchanged']} unchanged, {counts['error']} with errors"
     )
-    for column in result.unmapped:
-        click.echo(f"not imported: {column.sheet} column {column.letter} {column.header!r}")
-    for warning in plan.warnings:
-        click.echo(f"note: {warning}")
-    for warning in cell_warnings(plan):  # shown beside each row on the preview page
-        click.echo(f"warning: {warning}")
+    _echo_notes(result, plan)
     if plan.has_errors:
         for planned in plan.of(RowAction.ERROR):
             for error in planned.errors:
@@ -88,13 +88,27 @@ def register_command(file: Path, unit_code: str, sheet: str | None, mapping_file
         click.echo("dry run: nothing was written")
         return
     try:
-        run = apply_import(
-            session, system_actor(), unit, plan, file_name=file.name, sha256=result.sha256, scales=scales
+        # Planned again under the unit's lock: written only if it still does what was printed above.
+        run = apply_file(
+            session, system_actor(), unit, result, seen=counts, scales=scales, progress=progress_printer("applying")
         )
+    except ImportRaced as raced:
+        fail(f"nothing was written: {raced}")
+        return
     except (RuleViolation, StaleEdit) as problem:
         fail(f"nothing was written: {problem}")
         return
     click.echo(f"imported (import run {run.id}): {run.summary}")
+
+
+def _echo_notes(result: ImportResult, plan: ImportPlan) -> None:
+    """What the web preview shows beside the table: unmapped columns, plan notes and cell warnings."""
+    for column in result.unmapped:
+        click.echo(f"not imported: {column.sheet} column {column.letter} {column.header!r}")
+    for warning in plan.warnings:
+        click.echo(f"note: {warning}")
+    for warning in cell_warnings(plan):  # shown beside each row on the preview page
+        click.echo(f"warning: {warning}")
 
 
 def _details(row: PreviewRow) -> str:

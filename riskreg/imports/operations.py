@@ -8,7 +8,7 @@ the file's SHA-256 and the counts, in the same transaction; any failure rolls ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from riskreg import audit
-from riskreg.importer import ImportedAction, ImportPlan, PlannedRow, RowAction
+from riskreg.importer import ImportedAction, ImportPlan, ImportResult, PlannedRow, RowAction
+from riskreg.imports import bulk
 from riskreg.imports.planning import (
     ASSESSMENT_FIELDS,
     Categories,
@@ -39,7 +40,15 @@ from riskreg.risks import operations as ops
 from riskreg.risks.operations import RuleViolation
 from riskreg.scoring import Scales
 
-__all__ = ["ImportRefused", "apply_import", "existing_for_import", "plan_for_unit"]
+__all__ = [
+    "ImportRaced",
+    "ImportRefused",
+    "apply_file",
+    "apply_import",
+    "existing_for_import",
+    "lock_unit",
+    "plan_for_unit",
+]
 
 FILE_NAME_MAX = 200
 _RISK_FIELDS = (
@@ -75,6 +84,83 @@ def clean_file_name(name: str) -> str:
     return " ".join(printable.split())[:FILE_NAME_MAX] or "upload"
 
 
+class ImportRaced(ImportRefused):  # noqa: N818 - a rule, like RuleViolation
+    """The register changed between the preview and the apply: `plan` is what the import would do now."""
+
+    def __init__(self, plan: ImportPlan, seen: Mapping[str, int]) -> None:
+        now = plan.counts()
+        changes = ", ".join(
+            f"{seen.get(k, 0):,} → {now[k]:,} {label}"
+            for k, label in (
+                ("new", "new"),
+                ("update", "updated"),
+                ("unchanged", "unchanged"),
+                ("error", "with errors"),
+            )
+            if seen.get(k, 0) != now[k]
+        )
+        super().__init__(
+            "file",
+            f"The register changed since the preview ({changes}); nothing was written: check the new preview "
+            "and apply it again.",
+        )
+        self.plan = plan
+
+
+def lock_unit(session: Session, unit_id: int) -> None:
+    """Hold the unit's import lock until the transaction ends: one import (preview-then-apply) per unit at a time.
+
+    PostgreSQL: the unit's row, locked FOR UPDATE (other importers into the unit wait; readers do not). SQLite has
+    one writer: riskreg/database.py begins every write transaction with BEGIN IMMEDIATE, so the write lock is
+    already held from the transaction's first statement.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(OrgUnit.id).where(OrgUnit.id == unit_id).with_for_update())
+
+
+def apply_file(
+    session: Session,
+    actor: audit.Actor,
+    unit: OrgUnit,
+    result: ImportResult,
+    *,
+    seen: Mapping[str, int] | None,
+    scales: Scales,
+    progress: Callable[[int, int], None] | None = None,
+    idempotency_key: str | None = None,
+) -> ImportRun:
+    """Lock the unit, plan `result` again under the lock and apply it if it still does what the user saw.
+
+    `seen` is the preview's counts (None: apply whatever the plan now is). A run already recorded under
+    `idempotency_key` (a job retried after a crash that had committed) is returned as it is: never applied twice.
+    Raises ImportRaced when the plan changed, ImportRefused when it has errors.
+    """
+    try:
+        lock_unit(session, unit.id)
+        if idempotency_key:
+            done = session.scalars(select(ImportRun).where(ImportRun.idempotency_key == idempotency_key)).first()
+            if done is not None:
+                session.rollback()
+                return done
+        plan = plan_for_unit(session, unit, result)
+        if seen is not None and plan.counts() != dict(seen):
+            raise ImportRaced(plan, seen)
+    except Exception:
+        session.rollback()
+        raise
+    return apply_import(
+        session,
+        actor,
+        unit,
+        plan,
+        file_name=result.filename,
+        sha256=result.sha256,
+        scales=scales,
+        progress=progress,
+        idempotency_key=idempotency_key,
+    )
+
+
 def apply_import(
     session: Session,
     actor: audit.Actor,
@@ -84,17 +170,22 @@ def apply_import(
     file_name: str,
     sha256: str,
     scales: Scales,
+    progress: Callable[[int, int], None] | None = None,
+    idempotency_key: str | None = None,
 ) -> ImportRun:
     """Apply `plan` to `unit` in one transaction and record it; refuse a plan with errors.
 
+    Callers that planned outside the unit's lock should call `apply_file`, which plans again under it.
     Raises `ImportRefused` (a RuleViolation) or StaleEdit, after rolling back, when a row cannot be written.
+    `progress(done, total)` is called as rows are written (a job shows it).
     """
     if plan.has_errors:
         count = len(plan.of(RowAction.ERROR))
         raise ImportRefused("file", f"The file has {count:,} row(s) with errors: correct them and upload it again.")
     file_name = clean_file_name(file_name)
     try:
-        writer = _Writer(session, actor, unit, scales, load_categories(session), file_name)
+        lock_unit(session, unit.id)
+        writer = _Writer(session, actor, unit, scales, load_categories(session), file_name, progress)
         counts = writer.apply(plan)
         run = ImportRun(
             org_unit_id=unit.id,
@@ -105,6 +196,7 @@ def apply_import(
             unchanged_count=counts.unchanged,
             applied_by_id=actor.user_id,
             summary=_summary(counts, plan),
+            idempotency_key=idempotency_key,
         )
         session.add(run)
         session.flush()
@@ -148,6 +240,7 @@ class _Writer:
         scales: Scales,
         categories: Categories,
         file_name: str,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.session = session
         self.actor = actor
@@ -156,10 +249,12 @@ class _Writer:
         self.categories = categories
         self.file_name = file_name
         self.imported_note = f"Imported from {file_name}."
+        self.report = progress
 
     def apply(self, plan: ImportPlan) -> _Counts:
         counts = _Counts()
         updates = plan.of(RowAction.UPDATE)
+        total = len(updates) + len(plan.of(RowAction.NEW))
         risks = self._risks([p.ref for p in updates])
         for planned in updates:
             risk = risks.get(planned.ref)
@@ -167,10 +262,15 @@ class _Writer:
                 raise ImportRefused("file", f"Risk {planned.ref} is no longer in {self.unit.code}'s register.")
             self._update(risk, planned)
             counts.updated.append(risk.ref)
+            if self.report is not None and len(counts.updated) % 100 == 0:
+                self.report(len(counts.updated), total)
         # Rows that keep their own reference first, so that generated references never take theirs.
         new_rows = sorted(plan.of(RowAction.NEW), key=lambda p: not p.row.ref)
-        for planned in new_rows:
-            counts.created.append(self._create(planned).ref)
+        items = [self._new_risk(planned) for planned in new_rows]
+        done = len(counts.updated)
+        report = self.report
+        step = (lambda n: report(done + n, total)) if report is not None else None
+        counts.created.extend(bulk.create_risks(self.session, self.actor, self.unit, items, self.scales, step))
         counts.unchanged = len(plan.of(RowAction.UNCHANGED))
         return counts
 
@@ -188,7 +288,8 @@ class _Writer:
 
     # ------------------------------------------------------------------------------ new risks
 
-    def _create(self, planned: PlannedRow) -> Risk:
+    def _new_risk(self, planned: PlannedRow) -> bulk.NewRisk:
+        """What `create_risk` (+ `add_control`, `add_action`) would be asked to write for a new row, checked."""
         values = planned.row.values
         data = ops.RiskInput(
             title=_text(values, "title"),
@@ -205,25 +306,21 @@ class _Writer:
             target_date=_date(values.get("target_date")),
         )
         status = RiskStatus(str(values.get("status", RiskStatus.ACTIVE)))
-        risk = ops.create_risk(
-            self.session,
-            self.actor,
-            data,
-            self.unit.id,
-            assessment=self._assessment(values, None, values.get("rationale")),
-            scales=self.scales,
-            status=status,
-            commit=False,
-            ref=planned.row.ref or None,
-        )
-        if not status.is_open:
-            risk.closed_reason = f"Imported as {status.value}. {self.imported_note}"
         controls = values.get("controls")
-        if isinstance(controls, str) and controls:
-            ops.add_control(self.session, self.actor, risk, ops.ControlInput(description=controls), commit=False)
-        for action in _actions(values.get("actions")):
-            self._add_action(risk, action)
-        return risk
+        ref = planned.row.ref or None
+        item = bulk.NewRisk(
+            data=data,
+            status=status,
+            ref=ref,
+            assessment=self._assessment(values, None, values.get("rationale")),
+            closed_reason="" if status.is_open else f"Imported as {status.value}. {self.imported_note}",
+            control=ops.ControlInput(description=controls) if isinstance(controls, str) and controls else None,
+            actions=tuple(
+                self._action_input(ref or "a new risk", data.owner_title, a) for a in _actions(values.get("actions"))
+            ),
+        )
+        bulk.check(item, self.scales)
+        return item
 
     # ------------------------------------------------------------------------------ updates
 
@@ -322,11 +419,15 @@ class _Writer:
 
     # ------------------------------------------------------------------------------ actions
 
-    def _add_action(self, risk: Risk, action: ImportedAction) -> None:
+    def _action_input(self, ref: str, owner_title: str, action: ImportedAction) -> ops.ActionInput:
         if action.due_date is None:
-            raise ImportRefused("actions", f"An action of {risk.ref} has no due date: {action.description[:60]!r}.")
-        data = ops.ActionInput(description=action.description, owner_title=risk.owner_title, due_date=action.due_date)
-        ops.add_action(self.session, self.actor, risk, data, commit=False)
+            raise ImportRefused("actions", f"An action of {ref} has no due date: {action.description[:60]!r}.")
+        return ops.ActionInput(description=action.description, owner_title=owner_title, due_date=action.due_date)
+
+    def _add_action(self, risk: Risk, action: ImportedAction) -> None:
+        ops.add_action(
+            self.session, self.actor, risk, self._action_input(risk.ref, risk.owner_title, action), commit=False
+        )
 
     def _add_or_redate_action(self, risk: Risk, action: ImportedAction) -> None:
         key = _action_key(action.description)

@@ -61,12 +61,15 @@ def with_counts(folder: Path, upload: StoredUpload, counts: dict[str, int]) -> S
     return updated
 
 
-def load(folder: Path, token: str) -> tuple[StoredUpload, bytes] | None:
-    """The upload named by `token`, or None for a malformed, unknown, expired or damaged one."""
+def load(folder: Path, token: str, *, claimed: bool = False) -> tuple[StoredUpload, bytes] | None:
+    """The upload named by `token`, or None for a malformed, unknown, expired or damaged one.
+
+    `claimed`: the upload as taken by `claim` for applying (the import job reads it there).
+    """
     if not is_token(token):
         return None
     try:
-        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / f"{token}.{'claimed' if claimed else 'json'}").read_text(encoding="utf-8"))
         data = (folder / f"{token}.bin").read_bytes()
         upload = StoredUpload(
             token=token,

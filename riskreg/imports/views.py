@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from riskreg import jobs
 from riskreg.access import Permission, requires, sees_all_units
 from riskreg.importer import (
     FIELD_LABELS,
@@ -27,11 +26,10 @@ from riskreg.importer import (
     read_register,
 )
 from riskreg.imports import bp, forms, preview, queries, uploads
-from riskreg.imports.operations import apply_import, clean_file_name, plan_for_unit
+from riskreg.imports.operations import clean_file_name, plan_for_unit
 from riskreg.models import OrgUnit
 from riskreg.risks import lookup
 from riskreg.risks import queries as risk_queries
-from riskreg.risks.operations import RuleViolation, StaleEdit
 from riskreg.web import current_actor
 
 Page = Response | str | tuple[str, int]
@@ -181,52 +179,29 @@ def show(token: str) -> Page:
 @bp.route("/apply", methods=["POST"])
 @requires(Permission.IMPORT_REGISTER)
 def apply() -> Page:
+    """Hand the previewed upload to a background job; its page shows the progress, then the result.
+
+    The job plans the file again under the unit's lock and writes only if the import still does what this
+    preview showed (riskreg/imports/operations.py `apply_file`); otherwise it says what changed.
+    """
     form = forms.TokenForm()
     if not form.validate_on_submit():
         abort(400)
     token = form.token.data or ""
     upload, data, unit = _stored(token)
-    try:
-        result, plan = _replan(upload, data, unit)
-    except ImportRejected as refusal:
-        return _refused_later(token, refusal)
-    if plan.has_errors:
+    if upload.counts.get("error"):
+        try:
+            result, plan = _replan(upload, data, unit)
+        except ImportRejected as refusal:
+            return _refused_later(token, refusal)
         text = "Nothing was written: the file has rows with errors. Correct them and upload the file again."
         return _preview_page(upload, unit, result, plan, notice=("bad", text), status=400)
-    if plan.counts() != upload.counts:
-        upload = uploads.with_counts(_folder(), upload, plan.counts())
-        text = (
-            "Nothing was written: the register changed since your preview, so the import would now do something "
-            "else. Check this new preview, then apply it."
-        )
-        return _preview_page(upload, unit, result, plan, notice=("warn", text), status=409)
     if not uploads.claim(_folder(), token):
-        abort(404)  # applied (or being applied) by another request for the same upload
-    try:
-        run = apply_import(
-            lookup.session(),
-            current_actor(),
-            unit,
-            plan,
-            file_name=upload.file_name,
-            sha256=upload.sha256,
-            scales=lookup.scales(),
-        )
-    except (RuleViolation, StaleEdit, StaleDataError, IntegrityError) as problem:
-        lookup.session().rollback()
-        uploads.release(_folder(), token)
-        text = (
-            f"Nothing was written: {problem}"
-            if isinstance(problem, RuleViolation)
-            else "Nothing was written: someone changed the register while the import ran. Apply it again."
-        )
-        return _preview_page(upload, unit, result, plan, notice=("bad", text), status=409)
-    except Exception:
-        uploads.release(_folder(), token)
-        raise
-    uploads.discard(_folder(), token)
-    flash(f"Imported {upload.file_name} into {unit.code}: {run.summary}.", "success")
-    return redirect(url_for("imports.index"), 303)
+        abort(404)  # applied (or being applied) by another request for the same upload: the claim is the guard
+    job_id = jobs.submit(
+        lookup.session(), current_actor(), "import", {"token": token, "unit": unit.code, "file_name": upload.file_name}
+    )
+    return redirect(url_for("jobs.show", job_id=job_id), 303)
 
 
 @bp.route("/cancel", methods=["POST"])

@@ -1,6 +1,7 @@
 """SQLAlchemy 2.0 typed models, one module per aggregate; import them from here."""
 
 from riskreg.models.base import Base, utcnow
+from riskreg.models.jobs import Job, JobStatus
 from riskreg.models.lifecycle import AssessmentValidation, LifecycleKind, OwnerRequest, RiskLifecycleEvent
 from riskreg.models.org import OrgUnit, RiskCategory, Role, UnitKind, User
 from riskreg.models.oversight import (
@@ -75,6 +76,8 @@ __all__ = [
     "EscalationTrigger",
     "ExportRun",
     "ImportRun",
+    "Job",
+    "JobStatus",
     "LifecycleKind",
     "Methodology",
     "Nature",

@@ -50,6 +50,8 @@ class ExportRun(Base):
 
 class ImportRun(Base):
     __tablename__ = "import_runs"
+    # A unique index rather than a constraint, so the migration adds it to SQLite without rebuilding the table.
+    __table_args__ = (Index("uq_import_runs_idempotency_key", "idempotency_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id", ondelete="RESTRICT"))
@@ -61,3 +63,5 @@ class ImportRun(Base):
     applied_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The job (or other caller) that applied it: a retried job finds its run here instead of applying twice.
+    idempotency_key: Mapped[str | None] = mapped_column(String(120))

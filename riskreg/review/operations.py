@@ -236,7 +236,11 @@ def close_cycle(
         {"content_hash": frozen.content_hash},
     )
     if commit:
+        code = cycle.code
         session.commit()
+        from riskreg.jobs import prerender_heatmaps  # a job: the first visit to the closed cycle finds them drawn
+
+        prerender_heatmaps(session, actor, code)
     return frozen
 
 

@@ -645,3 +645,10 @@ def _risk_fields(risk: Risk) -> dict[str, Any]:
         "is_confidential": risk.is_confidential,
         "council_visible": risk.council_visible,
     }
+
+
+# The rule checks and reference parsing above, under the names the import's bulk writer (riskreg/imports/bulk.py)
+# calls, so that risks it inserts many at a time obey exactly the rules of risks created one by one.
+check_risk_input = _check_risk_input
+check_action_input = _check_action_input
+given_ref = _given_ref

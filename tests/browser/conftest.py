@@ -159,13 +159,19 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
+    # The job worker beside gunicorn, as `make run` starts it: imports and exports run as background jobs.
+    with open(ARTIFACTS / f"browser-worker-{request.param}.log", "wb") as worker_log:
+        worker = subprocess.Popen(
+            [str(bin_dir / "riskreg"), "worker"], env=env, stdout=worker_log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, log)
         yield Server(url=url, backend=request.param, env=env, log=log)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for running in (process, worker):
+            running.terminate()
+            running.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------- the browser

@@ -322,8 +322,12 @@ def test_coordinator_downloads_the_council_workbook_with_the_new_risk(sessions: 
     page.get_by_label("Review cycle").select_option("now")
     page.get_by_label("Audience").select_option("taskforce")
     page.get_by_label("Document symbol").fill("C26/BROWSER")
+    page.get_by_role("button", name=re.compile("Prepare the workbook")).click()
+    # A background job builds it: its page shows the progress, then the download.
+    expect(page).to_have_url(re.compile(r"/jobs/\d+$"))
+    expect(page.locator('[data-job-status="done"]')).to_be_visible(timeout=120_000)
     with page.expect_download() as download_info:
-        page.get_by_role("button", name=re.compile("Download the workbook")).click()
+        page.get_by_role("link", name=re.compile(r"^Download ")).click()
     download = download_info.value
     assert download.suggested_filename.endswith(".xlsx")
     assert re.fullmatch(r"[A-Za-z0-9._-]+", download.suggested_filename)
@@ -334,7 +338,7 @@ def test_coordinator_downloads_the_council_workbook_with_the_new_risk(sessions: 
     assert "DRAFT" in text.upper()
 
     # The download is logged in the history below the form.
-    page.reload()
+    page.goto(server.url + "/exports/")
     expect(page.locator("table tbody tr").first).to_contain_text("C26/BROWSER")
     screenshot(page, "exports", server)
     page.close()

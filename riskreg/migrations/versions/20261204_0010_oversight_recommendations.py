@@ -1,7 +1,7 @@
 """Oversight recommendations: bodies, reports, recommendations, their append-only status history, links to risks
 
 Revision ID: b13d5e6f0010
-Revises: c10e5d6a0005
+Revises: f14b1c2d0008
 Create Date: 2026-12-04 22:46:11.986138
 
 The status history (oversight_status_changes) refuses UPDATE and DELETE by trigger on both databases, like
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b13d5e6f0010'
-down_revision = 'c10e5d6a0005'
+down_revision = 'f14b1c2d0008'
 branch_labels = None
 depends_on = None
 
