@@ -32,6 +32,7 @@ from riskreg.models.review import (
     SnapshotEntry,
     TaskForceDecision,
 )
+from riskreg.models.snapshot_facts import SnapshotFact
 
 __all__ = [
     "AcceptanceStatus",
@@ -66,6 +67,7 @@ __all__ = [
     "RiskStatus",
     "Role",
     "SnapshotEntry",
+    "SnapshotFact",
     "StatementStatus",
     "TaskForceDecision",
     "Treatment",

@@ -79,48 +79,66 @@ def agenda(data: CycleData, filters: HeatFilters, moves: Mapping[str, movement.M
     """What the task force discusses: outside tolerance, above appetite unaccepted, new, increased, overdue actions."""
     as_at = data.snapshot.as_at
     rows = select_rows(data.snapshot, filters)
-    outside, above, new, increased, overdue = [], [], [], [], []
+    members: dict[str, list[AgendaItem]] = {key: [] for key, _, _ in section_heads(True)}
     for row in rows:
         move = moves.get(row.ref)
-        if row.zone == Zone.OUTSIDE_TOLERANCE:
-            outside.append(AgendaItem(row, move, _outside_note(row, data.scales)))
-        elif row.zone == Zone.ABOVE_APPETITE and not (row.acceptance_until and row.acceptance_until >= as_at):
-            above.append(
-                AgendaItem(row, move, f"Score {row.residual_score} over appetite ≤ {row.appetite_max}; not accepted")
-            )
-        if move is not None and move.kind is movement.MovementKind.NEW:
-            new.append(AgendaItem(row, move, "First assessed in this cycle"))
-        if move is not None and move.kind is movement.MovementKind.INCREASED:
-            reason = row.trend_reason.replace("_", " ") or "no reason recorded"
-            increased.append(AgendaItem(row, move, f"{move.previous_score} → {move.current_score} ({reason})"))
-        late = row.overdue_actions(as_at)
-        if late:
-            worst = max(a.days_overdue(as_at) for a in late)
-            overdue.append(
-                AgendaItem(row, move, f"{len(late)} action{'' if len(late) == 1 else 's'} overdue, up to {worst} days")
-            )
-    has_previous = data.previous is not None
-    sections = [
-        ("outside", "Outside tolerance", "Escalation is mandatory; the task force confirms or acts.", outside),
+        for key in sections_of(row, move, as_at):
+            members[key].append(AgendaItem(row, move, item_note(key, row, move, data.scales, as_at)))
+    return [
+        AgendaSection(key, title, text, sorted(members[key], key=_agenda_order)[:AGENDA_LIMIT], len(members[key]))
+        for key, title, text in section_heads(data.previous is not None)
+    ]
+
+
+def section_heads(has_previous: bool) -> list[tuple[str, str, str]]:
+    """(key, title, description) of the agenda's sections, in order."""
+    return [
+        ("outside", "Outside tolerance", "Escalation is mandatory; the task force confirms or acts."),
         (
             "above",
             "Above appetite without acceptance",
             "Needs dated treatment actions or a time-limited acceptance at the right level.",
-            above,
         ),
         (
             "new",
             "New risks",
             "Not in the previous closed cycle." if has_previous else "No earlier closed cycle to compare with.",
-            new,
         ),
-        ("increased", "Increased since the previous cycle", "Residual score went up; check the reason.", increased),
-        ("overdue", "Risks with overdue actions", "Open actions past their (revised) due date.", overdue),
+        ("increased", "Increased since the previous cycle", "Residual score went up; check the reason."),
+        ("overdue", "Risks with overdue actions", "Open actions past their (revised) due date."),
     ]
-    return [
-        AgendaSection(key, title, text, sorted(items, key=_agenda_order)[:AGENDA_LIMIT], len(items))
-        for key, title, text, items in sections
-    ]
+
+
+def sections_of(row: RiskRow, move: movement.MovementRow | None, as_at: date) -> list[str]:
+    """The agenda sections a risk of the filtered population belongs to."""
+    keys = []
+    if row.zone == Zone.OUTSIDE_TOLERANCE:
+        keys.append("outside")
+    elif row.zone == Zone.ABOVE_APPETITE and not (row.acceptance_until and row.acceptance_until >= as_at):
+        keys.append("above")
+    if move is not None and move.kind is movement.MovementKind.NEW:
+        keys.append("new")
+    if move is not None and move.kind is movement.MovementKind.INCREASED:
+        keys.append("increased")
+    if row.overdue_actions(as_at):
+        keys.append("overdue")
+    return keys
+
+
+def item_note(key: str, row: RiskRow, move: movement.MovementRow | None, scales: Scales, as_at: date) -> str:
+    """Why the risk is on the agenda's section `key`."""
+    if key == "outside":
+        return _outside_note(row, scales)
+    if key == "above":
+        return f"Score {row.residual_score} over appetite ≤ {row.appetite_max}; not accepted"
+    if key == "new":
+        return "First assessed in this cycle"
+    if key == "increased" and move is not None:
+        reason = row.trend_reason.replace("_", " ") or "no reason recorded"
+        return f"{move.previous_score} → {move.current_score} ({reason})"
+    late = row.overdue_actions(as_at)
+    worst = max((a.days_overdue(as_at) for a in late), default=0)
+    return f"{len(late)} action{'' if len(late) == 1 else 's'} overdue, up to {worst} days"
 
 
 def _outside_note(row: RiskRow, scales: Scales) -> str:

@@ -27,6 +27,7 @@ from riskreg.models import (
     TaskForceDecision,
     utcnow,
 )
+from riskreg.review.facts import record_facts
 from riskreg.risks.rows import live_rows
 from riskreg.snapshot import Snapshot, row_from_json, row_to_json
 
@@ -157,6 +158,8 @@ def close_cycle(
     ]
     if entries:
         session.execute(cast(Table, SnapshotEntry.__table__).insert(), entries)
+        # The review page's columns per entry (riskreg/review/facts.py), so it never parses the JSON.
+        record_facts(session, frozen.id, ((risk_id, row) for risk_id, _, row in records), as_at)
     cycle.status = CycleStatus.CLOSED
     cycle.closed_at = utcnow()
     session.flush()

@@ -29,7 +29,7 @@ from riskreg.models import (
     TaskForceDecision,
     User,
 )
-from riskreg.review import agenda, bp, heatcache, operations, queries
+from riskreg.review import agenda, bp, heatcache, operations, page, queries
 from riskreg.review.forms import (
     CellForm,
     CycleForm,
@@ -106,11 +106,11 @@ def _review_request(form: ReviewFilterForm) -> queries.ReviewRequest:
     )
 
 
-def _load(review: queries.ReviewRequest) -> tuple[queries.CycleData, queries.HeatmapView]:
+def _load_facts(review: queries.ReviewRequest) -> tuple[page.Register, queries.HeatmapView]:
     cycle = queries.cycle_by_code(db_session(), review.cycle)
     queries.check_codes(db_session(), review)
-    data = queries.load_cycle(db_session(), cycle)
-    return data, queries.build_heatmap(data, review, current_app.config["ORGANISATION_SHORT"])
+    register = page.load_register(db_session(), cycle)
+    return register, page.build_heatmap(register, review, current_app.config["ORGANISATION_SHORT"])
 
 
 @bp.route("/")
@@ -125,21 +125,23 @@ def index() -> BaseResponse | str:
         return redirect(url_for("review.index"))
     review = _review_request(form)
     try:
-        data, view = _load(review)
+        found = queries.cycle_by_code(db_session(), review.cycle)
+        queries.check_codes(db_session(), review)
+        # Computed from a dozen columns per risk, not from every row (riskreg/review/page.py).
+        shown = page.review_page(db_session(), found, review, current_app.config["ORGANISATION_SHORT"])
     except queries.ReviewError:
         abort(404)
-    moves = agenda.movements(data)
-    rows = queries.select_rows(data.snapshot, review.filters)
+    data = shown.register.data
     entries = agenda.decisions(db_session(), data.cycle)
     return render_template(
         "review/index.html",
         form=form,
         review=review,
         data=data,
-        view=view,
+        view=shown.view,
         scales=data.scales,
-        summary=agenda.summarise(rows, moves, review.filters),
-        agenda=agenda.agenda(data, review.filters, moves),
+        summary=shown.summary,
+        agenda=shown.agenda,
         decided=agenda.decisions_by_ref(entries),
         decision_count=len(entries),
         image_args=review.args(),
@@ -165,7 +167,7 @@ def heatmap_image(key: str, fmt: str) -> BaseResponse:
             abort(404)
         review = _review_request(form)
         try:
-            _data, view = _load(review)
+            _register, view = _load_facts(review)
         except queries.ReviewError:
             abort(404)
         if view.key != key:
@@ -196,17 +198,18 @@ def cell() -> str:
         abort(404)
     review = _review_request(form)
     try:
-        data, view = _load(review)
-        rows = queries.cell_rows(view, form.l.data or 0, form.i.data or 0)
+        register, view = _load_facts(review)
+        rows = page.cell_rows(db_session(), register, view, form.l.data or 0, form.i.data or 0)
     except queries.ReviewError:
         abort(404)
     likelihood, impact = form.l.data or 0, form.i.data or 0
+    data = register.data
     return render_template(
         "review/cell.html",
         review=review,
         data=data,
         rows=rows,
-        moves=agenda.movements(data),
+        moves=page.moves_of(db_session(), register, rows),
         likelihood=data.scales.likelihood_level(likelihood),
         impact=data.scales.impact_level(impact),
         band=data.scales.band_at(likelihood, impact),
