@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from riskreg import movement, policy
 from riskreg.appetite import Zone
 from riskreg.models import CycleStatus, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
+from riskreg.review.facts import frozen_rows, snapshot_of
 from riskreg.review.operations import previous_closed_cycle
-from riskreg.review.queries import CycleData, HeatFilters, Memo, frozen_snapshot, select_rows
+from riskreg.review.queries import CycleData, HeatFilters, Memo, select_rows
 from riskreg.risks.rows import live_rows
 from riskreg.scoring import Scales
 from riskreg.snapshot import RiskRow, Snapshot
@@ -261,8 +262,10 @@ def risk_in_cycle(
     session: Session, cycle: ReviewCycle, risk: Risk
 ) -> tuple[RiskRow | None, movement.MovementRow | None]:
     """One risk as the cycle holds it (frozen row, or live row for an open cycle) and its movement."""
+    # Reads this risk's entries only: loading a whole 100,000-risk snapshot for one row took seconds.
     if cycle.status == CycleStatus.CLOSED:
-        row = frozen_snapshot(session, cycle)[0].by_ref().get(risk.ref)
+        frozen = snapshot_of(session, cycle)
+        row = frozen_rows(session, frozen.id, [risk.id]).get(risk.id) if frozen else None
         as_at = None
     else:
         found = live_rows(session, where=Risk.id == risk.id)
@@ -273,7 +276,8 @@ def risk_in_cycle(
     previous_cycle = previous_closed_cycle(session, cycle)
     if previous_cycle is None:
         return row, None
-    old = frozen_snapshot(session, previous_cycle)[0].by_ref().get(risk.ref)
+    before_frozen = snapshot_of(session, previous_cycle)
+    old = frozen_rows(session, before_frozen.id, [risk.id]).get(risk.id) if before_frozen else None
     scales = policy.current_scales(session)
     before = Snapshot(previous_cycle.code, date.min, "", "", (old,) if old else ())
     now = Snapshot(cycle.code, as_at or date.min, "", "", (row,))

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, NamedTuple
 from typing import cast as typing_cast
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import String, Table, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from riskreg import movement
@@ -90,9 +90,10 @@ def live_facts(session: Session, as_at: date) -> list[Fact]:
             Risk.ref,
             OrgUnit.code,
             RiskCategory.code,
-            Risk.status,
-            Risk.nature,
-            Assessment.zone,
+            # Plain text, not the enum types: converting 100,000 values to enum members costs more than the query.
+            type_coerce(Risk.status, String),
+            type_coerce(Risk.nature, String),
+            type_coerce(Assessment.zone, String),
             Assessment.residual_score,
             Assessment.residual_likelihood,
             Assessment.residual_impact,
@@ -120,9 +121,9 @@ def live_facts(session: Session, as_at: date) -> list[Fact]:
                 r[1],
                 r[2],
                 r[3],
-                r[4].value,
-                r[5].value,
-                r[6].value,
+                r[4],
+                r[5],
+                r[6],
                 r[7],
                 (r[8], r[9]),
                 (r[10], r[11]),
