@@ -142,7 +142,7 @@ def test_a_cell_lists_the_same_rows_and_movement(ctx: None, close_q2: bool) -> N
     view = page.build_heatmap(register, request)
     moves = agenda.movements(data)
     for (likelihood, impact), refs in want.counts.items():
-        rows = page.cell_rows(db.session, register, view, likelihood, impact)
+        rows = page.cell_rows(db.session, register, view, likelihood, impact).rows
         assert rows == queries.cell_rows(want, likelihood, impact)
         assert page.moves_of(db.session, register, rows) == {r.ref: moves[r.ref] for r in rows if r.ref in moves}
         assert [r.ref for r in rows] == refs
@@ -184,3 +184,18 @@ def test_the_review_page_shows_the_open_cycle_from_facts(client: FlaskClient) ->
     body = response.get_data(as_text=True)
     assert "Live register as at" in body
     assert "Outside tolerance" in body
+
+
+def test_a_cell_is_listed_in_pages(ctx: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    richer_register(close_q2=False)
+    monkeypatch.setattr(page, "CELL_PAGE_SIZE", 1)
+    cycle = queries.cycle_by_code(db.session, "2026-Q2")
+    request = queries.ReviewRequest("2026-Q2", filters=queries.HeatFilters(nature="all"))
+    register = page.load_register(db.session, cycle)
+    view = page.build_heatmap(register, request)
+    (cell, refs) = max(view.counts.items(), key=lambda item: len(item[1]))
+    assert len(refs) > 1
+    pages = [page.cell_rows(db.session, register, view, *cell, number) for number in range(1, len(refs) + 2)]
+    assert [p.rows[0].ref for p in pages[:-1]] == refs
+    assert pages[-1].page == len(refs)  # past the last page: the last one
+    assert (pages[0].has_prev, pages[0].has_next, pages[0].total) == (False, True, len(refs))

@@ -278,13 +278,62 @@ def review_page(
     )
 
 
+CELL_PAGE_SIZE = 200  # rows per page of a heatmap cell's list (a cell holds tens of thousands at 100,000 risks)
+
+
+@dataclass(frozen=True)
+class CellPage:
+    """One page of a heatmap cell's risks (attributes as the `pager` macro reads them)."""
+
+    rows: list[RiskRow]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * CELL_PAGE_SIZE + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.page * CELL_PAGE_SIZE, self.total)
+
+
 def cell_rows(
-    session: Session, register: Register, view: queries.HeatmapView, likelihood: int, impact: int
-) -> list[RiskRow]:
-    """`queries.cell_rows` from facts: the full rows of exactly the risks counted in one cell, in the cell's order."""
+    session: Session,
+    register: Register,
+    view: queries.HeatmapView,
+    likelihood: int,
+    impact: int,
+    page: int | None = None,
+) -> CellPage:
+    """`queries.cell_rows` from facts: the full rows of the risks counted in one cell, in the cell's order.
+
+    `page` (from 1) reads CELL_PAGE_SIZE of them; None reads them all. A page past the last is the last.
+    """
     refs = view.counts.get((likelihood, impact))
     if refs is None:
         raise queries.ReviewError(f"no cell at likelihood {likelihood}, impact {impact}")
-    wanted = set(refs)
+    total = len(refs)
+    pages = max(1, -(-total // CELL_PAGE_SIZE)) if page is not None else 1
+    number = min(max(page or 1, 1), pages)
+    chosen = refs[(number - 1) * CELL_PAGE_SIZE : number * CELL_PAGE_SIZE] if page is not None else refs
+    wanted = set(chosen)
     rows = full_rows(session, register, (f for f in register.facts if f.ref in wanted and f.is_open))
-    return [rows[ref] for ref in refs]
+    return CellPage([rows[ref] for ref in chosen], number, pages, total)

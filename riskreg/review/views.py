@@ -199,7 +199,7 @@ def cell() -> str:
     review = _review_request(form)
     try:
         register, view = _load_facts(review)
-        rows = page.cell_rows(db_session(), register, view, form.l.data or 0, form.i.data or 0)
+        listed = page.cell_rows(db_session(), register, view, form.l.data or 0, form.i.data or 0, form.page.data or 1)
     except queries.ReviewError:
         abort(404)
     likelihood, impact = form.l.data or 0, form.i.data or 0
@@ -208,8 +208,10 @@ def cell() -> str:
         "review/cell.html",
         review=review,
         data=data,
-        rows=rows,
-        moves=page.moves_of(db_session(), register, rows),
+        rows=listed.rows,
+        listed=listed,
+        cell_args={**review.filter_args(), "l": str(likelihood), "i": str(impact)},
+        moves=page.moves_of(db_session(), register, listed.rows),
         likelihood=data.scales.likelihood_level(likelihood),
         impact=data.scales.impact_level(impact),
         band=data.scales.band_at(likelihood, impact),
