@@ -199,3 +199,21 @@ def test_a_cell_is_listed_in_pages(ctx: None, monkeypatch: pytest.MonkeyPatch) -
     assert [p.rows[0].ref for p in pages[:-1]] == refs
     assert pages[-1].page == len(refs)  # past the last page: the last one
     assert (pages[0].has_prev, pages[0].has_next, pages[0].total) == (False, True, len(refs))
+
+
+@pytest.mark.parametrize("close_q2", [False, True], ids=["open", "closed"])
+def test_opening_lists_from_facts(ctx: None, close_q2: bool) -> None:
+    richer_register(close_q2=close_q2)
+    cycle = queries.cycle_by_code(db.session, "2026-Q2")
+    want = agenda.opening_lists(queries.load_cycle(db.session, cycle))
+    register = page.load_register(db.session, cycle)
+    got = page.opening_lists(db.session, register, 3)
+    assert (got.due, got.high, got.not_within, got.high_bands, got.total) == (
+        len(want.due),
+        len(want.high),
+        len(want.not_within),
+        want.high_bands,
+        len(want.combined),
+    )
+    assert got.combined == want.combined[:3]
+    assert got.register_size == len(queries.load_cycle(db.session, cycle).snapshot.rows)

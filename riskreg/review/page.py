@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -275,6 +275,46 @@ def review_page(
     view = build_heatmap(register, request, organisation_short)
     return ReviewPage(
         register, view, summarise(register, request.filters), build_agenda(session, register, request.filters)
+    )
+
+
+@dataclass(frozen=True)
+class OpeningPage:
+    """`agenda.opening_lists` as counts, with the full rows of the first `limit` risks of the combined list."""
+
+    due: int
+    high: int
+    not_within: int
+    high_bands: list[str]
+    combined: list[agenda.ToReview]  # the first `limit`, highest residual first
+    total: int  # risks on the combined list
+    register_size: int  # every risk of the register (closed ones included)
+
+
+def opening_lists(session: Session, register: Register, limit: int) -> OpeningPage:
+    """What a coordinator sees when a cycle opens (domain.md (d) cycle step 1), from facts."""
+    scales, end = register.data.scales, register.data.cycle.period_end
+    high_bands = agenda.high_band_names(scales)
+    listed: list[tuple[Fact, date | None, bool, bool, bool]] = []
+    for fact in sorted((f for f in register.facts if f.is_open), key=lambda f: (-f.residual_score, f.ref)):
+        due_on = None
+        if fact.assessed_on is not None:
+            due_on = fact.assessed_on + timedelta(days=scales.band(fact.residual_score).review_days)
+        due = due_on is None or due_on <= end
+        high = fact.residual_band in high_bands
+        not_within = fact.zone in (Zone.ABOVE_APPETITE, Zone.OUTSIDE_TOLERANCE)
+        if due or high or not_within:
+            listed.append((fact, due_on, due, high, not_within))
+    shown = listed[:limit]
+    rows = full_rows(session, register, (item[0] for item in shown))
+    return OpeningPage(
+        due=sum(1 for item in listed if item[2]),
+        high=sum(1 for item in listed if item[3]),
+        not_within=sum(1 for item in listed if item[4]),
+        high_bands=high_bands,
+        combined=[agenda.ToReview(rows[f.ref], due_on, due, high, nw) for f, due_on, due, high, nw in shown],
+        total=len(listed),
+        register_size=len(register.facts),
     )
 
 

@@ -281,7 +281,8 @@ def cycle(code: str) -> str:
 
 
 def _render_cycle(found: ReviewCycle, narrative: NarrativeForm | None = None, step: CycleStepForm | None = None) -> str:
-    data = queries.load_cycle(db_session(), found)
+    register = page.load_register(db_session(), found)  # from facts: no row built for the whole register
+    data = register.data
     if narrative is None:
         narrative = NarrativeForm(formdata=None, version=str(found.version), narrative=found.narrative)
     snapshot = db_session().scalars(select(CycleSnapshot).where(CycleSnapshot.review_cycle_id == found.id)).first()
@@ -289,7 +290,7 @@ def _render_cycle(found: ReviewCycle, narrative: NarrativeForm | None = None, st
         "review/cycle.html",
         cycle=found,
         data=data,
-        lists=agenda.opening_lists(data),
+        lists=page.opening_lists(db_session(), register, LIST_LIMIT),
         limit=LIST_LIMIT,
         snapshot=snapshot,
         narrative_form=narrative,
