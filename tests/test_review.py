@@ -87,7 +87,7 @@ def build_register(*, close_q2: bool) -> Register:
 @pytest.fixture(autouse=True)
 def _fresh_memos() -> None:
     # Equal registers on SQLite and PostgreSQL have equal hashes: start each test from the database.
-    for memo in (queries._SNAPSHOTS, queries._VIEWS, agenda._MOVES, page._FACTS, page._VIEWS):
+    for memo in (queries._SNAPSHOTS, queries._VIEWS, agenda._MOVES, page._FACTS, page._VIEWS, page._PAGES):
         memo.clear()
 
 

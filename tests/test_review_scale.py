@@ -56,7 +56,7 @@ OPTIONS = [
 
 @pytest.fixture(autouse=True)
 def _fresh_memos() -> None:
-    for memo in (queries._SNAPSHOTS, queries._VIEWS, agenda._MOVES, page._FACTS, page._VIEWS):
+    for memo in (queries._SNAPSHOTS, queries._VIEWS, agenda._MOVES, page._FACTS, page._VIEWS, page._PAGES):
         memo.clear()
 
 

@@ -27,6 +27,7 @@ from riskreg.snapshot import RiskRow, Snapshot
 
 _FACTS: queries.Memo[tuple[int, str], list[Fact]] = queries.Memo(4)
 _VIEWS: queries.Memo[tuple[object, ...], queries.HeatmapView] = queries.Memo(32)
+_PAGES: queries.Memo[tuple[object, ...], ReviewPage] = queries.Memo(32)
 
 
 @dataclass(frozen=True)
@@ -101,49 +102,74 @@ def matches(fact: Fact, filters: queries.HeatFilters) -> bool:
 
 
 def population(register: Register, filters: queries.HeatFilters) -> list[Fact]:
-    return [f for f in register.facts if matches(f, filters)]
+    """The open facts the filters choose (`matches`), one comprehension per filter rather than a call per fact."""
+    shown = [f for f in register.facts if f.is_open]
+    if filters.unit:
+        shown = [f for f in shown if f.unit_code == filters.unit]
+    if filters.category:
+        shown = [f for f in shown if f.category_code == filters.category]
+    if filters.zone:
+        shown = [f for f in shown if f.zone == filters.zone]
+    if filters.nature != "all":
+        shown = [f for f in shown if f.nature == filters.nature]
+    return shown
 
 
-def move_kind(register: Register, fact: Fact) -> movement.MovementKind | None:
-    """The movement kind of an open fact (None without a previous closed cycle), as `movement.compare` gives it."""
-    if register.previous is None:
-        return None
-    old = register.previous.get(fact.ref)
-    if old is None:
-        return movement.MovementKind.NEW
-    if fact.residual_score > old.residual_score:
-        return movement.MovementKind.INCREASED
-    if fact.residual_score < old.residual_score:
-        return movement.MovementKind.DECREASED
-    return movement.MovementKind.UNCHANGED
+def move_kinds(register: Register, shown: Sequence[Fact]) -> list[movement.MovementKind | None]:
+    """Each fact's movement kind as `movement.compare` gives it (None without a previous closed cycle)."""
+    previous = register.previous
+    if previous is None:
+        return [None] * len(shown)
+    new, up, down, same = (
+        movement.MovementKind.NEW,
+        movement.MovementKind.INCREASED,
+        movement.MovementKind.DECREASED,
+        movement.MovementKind.UNCHANGED,
+    )
+    kinds: list[movement.MovementKind | None] = []
+    for fact in shown:
+        old = previous.get(fact.ref)
+        if old is None:
+            kinds.append(new)
+        elif fact.residual_score == old.residual_score:
+            kinds.append(same)
+        else:
+            kinds.append(up if fact.residual_score > old.residual_score else down)
+    return kinds
 
 
 # --------------------------------------------------------------------------- heatmap
 
 
 def build_heatmap(
-    register: Register, request: queries.ReviewRequest, organisation_short: str = ""
+    register: Register,
+    request: queries.ReviewRequest,
+    organisation_short: str = "",
+    shown: Sequence[Fact] | None = None,
 ) -> queries.HeatmapView:
     """`queries.build_heatmap` from facts; the view's `rows` are left empty (see `cell_rows`)."""
     data = register.data
     if data.frozen:
         key = (data.content_hash, data.previous_hash, data.scales.version, request, organisation_short)
-        return _VIEWS.get_or_make(key, lambda: _build_heatmap(register, request, organisation_short))
-    return _build_heatmap(register, request, organisation_short)
+        return _VIEWS.get_or_make(key, lambda: _build_heatmap(register, request, organisation_short, shown))
+    return _build_heatmap(register, request, organisation_short, shown)
 
 
-def _build_heatmap(register: Register, request: queries.ReviewRequest, organisation_short: str) -> queries.HeatmapView:
+def _build_heatmap(
+    register: Register, request: queries.ReviewRequest, organisation_short: str, shown: Sequence[Fact] | None
+) -> queries.HeatmapView:
     data, filters, options = register.data, request.filters, request.options
-    shown = population(register, filters)
+    shown = population(register, filters) if shown is None else shown
     kind = options.kind
     before = register.previous if options.arrows and register.previous is not None else {}
+    point = heatmap.HeatPoint
     points = []
     for fact in shown:
-        here = fact.position(kind)
+        here = fact.residual if kind == "residual" else fact.position(kind)
         if here is None:
             continue
         old = before.get(fact.ref)
-        points.append(heatmap.HeatPoint(fact.ref, here[0], here[1], old.position(kind) if old else None))
+        points.append(point(fact.ref, here[0], here[1], (old.position(kind) if old else None)))
     overlay = None
     if options.overlay:
         overlay = data.statement.for_category(options.overlay) if data.statement else None
@@ -171,11 +197,16 @@ def _build_heatmap(register: Register, request: queries.ReviewRequest, organisat
 # --------------------------------------------------------------------------- summary and agenda
 
 
-def summarise(register: Register, filters: queries.HeatFilters) -> agenda.ReviewSummary:
-    """`agenda.summarise` from facts."""
-    shown = population(register, filters)
+def summarise(
+    register: Register,
+    filters: queries.HeatFilters,
+    shown: Sequence[Fact] | None = None,
+    kinds: Sequence[movement.MovementKind | None] | None = None,
+) -> agenda.ReviewSummary:
+    """`agenda.summarise` from facts (`shown` and `kinds`: the population and its move kinds, if computed)."""
+    shown = population(register, filters) if shown is None else shown
+    kinds = move_kinds(register, shown) if kinds is None else kinds
     zones = [f.zone for f in shown]
-    kinds = [move_kind(register, f) for f in shown]
     closed = 0
     if register.previous is not None:
         now = {f.ref: f for f in register.facts}
@@ -200,21 +231,22 @@ def summarise(register: Register, filters: queries.HeatFilters) -> agenda.Review
     )
 
 
-def _sections_of(register: Register, fact: Fact) -> list[str]:
-    """`agenda.sections_of` from a fact."""
-    keys = []
-    if fact.zone == Zone.OUTSIDE_TOLERANCE:
-        keys.append("outside")
-    elif fact.zone == Zone.ABOVE_APPETITE and not fact.accepted:
-        keys.append("above")
-    kind = move_kind(register, fact)
-    if kind is movement.MovementKind.NEW:
-        keys.append("new")
-    if kind is movement.MovementKind.INCREASED:
-        keys.append("increased")
-    if fact.overdue:
-        keys.append("overdue")
-    return keys
+def _members(shown: Sequence[Fact], kinds: Sequence[movement.MovementKind | None]) -> dict[str, list[Fact]]:
+    """`agenda.sections_of` for every fact: each section's members."""
+    outside, above, new, increased, overdue = [], [], [], [], []
+    outside_zone, above_zone = Zone.OUTSIDE_TOLERANCE.value, Zone.ABOVE_APPETITE.value
+    for fact, kind in zip(shown, kinds, strict=True):
+        if fact.zone == outside_zone:
+            outside.append(fact)
+        elif fact.zone == above_zone and not fact.accepted:
+            above.append(fact)
+        if kind is movement.MovementKind.NEW:
+            new.append(fact)
+        elif kind is movement.MovementKind.INCREASED:
+            increased.append(fact)
+        if fact.overdue:
+            overdue.append(fact)
+    return {"outside": outside, "above": above, "new": new, "increased": increased, "overdue": overdue}
 
 
 def full_rows(session: Session, register: Register, facts: Iterable[Fact]) -> dict[str, RiskRow]:
@@ -243,12 +275,16 @@ def moves_of(session: Session, register: Register, rows: Iterable[RiskRow]) -> d
     }
 
 
-def build_agenda(session: Session, register: Register, filters: queries.HeatFilters) -> list[agenda.AgendaSection]:
+def build_agenda(
+    session: Session,
+    register: Register,
+    filters: queries.HeatFilters,
+    population_: Sequence[Fact] | None = None,
+    kinds: Sequence[movement.MovementKind | None] | None = None,
+) -> list[agenda.AgendaSection]:
     """`agenda.agenda` from facts: membership and totals in one pass, full rows for the items shown only."""
-    members: dict[str, list[Fact]] = {key: [] for key, _, _ in agenda.section_heads(True)}
-    for fact in population(register, filters):
-        for key in _sections_of(register, fact):
-            members[key].append(fact)
+    everyone = population(register, filters) if population_ is None else population_
+    members = _members(everyone, move_kinds(register, everyone) if kinds is None else kinds)
     shown = {
         key: heapq.nsmallest(agenda.AGENDA_LIMIT, items, key=lambda f: (-f.residual_score, f.ref))
         for key, items in members.items()
@@ -270,12 +306,24 @@ def build_agenda(session: Session, register: Register, filters: queries.HeatFilt
 def review_page(
     session: Session, cycle: ReviewCycle, request: queries.ReviewRequest, organisation_short: str = ""
 ) -> ReviewPage:
-    """The review page of `request` on `cycle`."""
+    """The review page of `request` on `cycle`; a closed cycle's is kept per process (its data never changes)."""
     register = load_register(session, cycle)
-    view = build_heatmap(register, request, organisation_short)
-    return ReviewPage(
-        register, view, summarise(register, request.filters), build_agenda(session, register, request.filters)
-    )
+    data = register.data
+
+    def make() -> ReviewPage:
+        shown = population(register, request.filters)
+        kinds = move_kinds(register, shown)
+        return ReviewPage(
+            register,
+            build_heatmap(register, request, organisation_short, shown),
+            summarise(register, request.filters, shown, kinds),
+            build_agenda(session, register, request.filters, shown, kinds),
+        )
+
+    if data.frozen:
+        key = (data.content_hash, data.previous_hash, data.scales.version, request, organisation_short)
+        return _PAGES.get_or_make(key, make)
+    return make()
 
 
 @dataclass(frozen=True)
