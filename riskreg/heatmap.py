@@ -143,7 +143,9 @@ class HeatmapSpec:
                 self.scales.check_point(*point.previous)
             refs.append(point.ref)
         for refs in cells.values():
-            refs.sort(key=_cell_order)
+            # Natural order; references equal under it (FIN-01, fin-1) keep their plain order (stable sort).
+            refs.sort()
+            refs.sort(key=natural_key)
         object.__setattr__(self, "_cells", cells)
 
 
@@ -158,11 +160,6 @@ def natural_key(ref: str) -> tuple[tuple[int, int | str], ...]:
 _DIGIT_RUNS = re.compile(r"(\d+)")
 
 
-def _cell_order(ref: str) -> tuple[tuple[tuple[int, int | str], ...], str]:
-    # Natural order, then the reference itself: references equal to natural_key (FIN-01, fin-1) keep one order.
-    return natural_key(ref), ref
-
-
 def cell_counts(spec: HeatmapSpec) -> dict[tuple[int, int], list[str]]:
     """References per (likelihood, impact) cell: every cell present, references in natural order."""
     return {cell: list(refs) for cell, refs in spec._cells.items()}
@@ -175,7 +172,7 @@ def spec_hash(spec: HeatmapSpec) -> str:
     when arrows are drawn. Callers add the format and the dpi to their cache key.
     """
     scales, appetite = spec.scales, spec.appetite
-    moved_from = {p.ref: list(p.previous) for p in spec.points if p.previous} if spec.arrows else {}
+    moved_from = {p.ref: p.previous for p in spec.points if p.previous} if spec.arrows else {}
     cells = sorted(spec._cells.items())
     doc = {
         "render": [RENDER_VERSION, _matplotlib_version()],

@@ -6,16 +6,16 @@ talks about the risks the heatmap shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskreg import movement, policy
 from riskreg.appetite import Zone
-from riskreg.models import CycleStatus, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
+from riskreg.models import CycleStatus, Decision, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
 from riskreg.review.facts import frozen_rows, snapshot_of
 from riskreg.review.operations import previous_closed_cycle
 from riskreg.review.queries import CycleData, HeatFilters, Memo, select_rows
@@ -288,33 +288,62 @@ def risk_in_cycle(
 # --------------------------------------------------------------------------- decisions
 
 
-def decisions(session: Session, cycle: ReviewCycle, risk_ref: str | None = None) -> list[DecisionEntry]:
-    """The cycle's recorded decisions in minute order (minute reference, then date, then entry)."""
+def decisions(
+    session: Session, cycle: ReviewCycle, risk_ref: str | None = None, *, refs: Collection[str] | None = None
+) -> list[DecisionEntry]:
+    """The cycle's recorded decisions in minute order (minute reference, then date, then entry).
+
+    `risk_ref` or `refs` keep those risks' decisions only (the review page shows the agenda's, not a cycle's
+    16,000 at 100,000 risks). Plain columns, not ORM objects: the minutes list them all.
+    """
+    d = TaskForceDecision
     query = (
-        select(TaskForceDecision, Risk.ref, Risk.title, OrgUnit.code, User.title, User.name)
-        .join(Risk, Risk.id == TaskForceDecision.risk_id)
+        select(
+            d.id,
+            d.decision,
+            d.comment,
+            d.minute_ref,
+            d.decided_on,
+            Risk.ref,
+            Risk.title,
+            OrgUnit.code,
+            User.title,
+            User.name,
+        )
+        .join(Risk, Risk.id == d.risk_id)
         .join(OrgUnit, OrgUnit.id == Risk.org_unit_id)
-        .outerjoin(User, User.id == TaskForceDecision.decided_by_id)
-        .where(TaskForceDecision.review_cycle_id == cycle.id)
-        .order_by(TaskForceDecision.decided_on, TaskForceDecision.id)
+        .outerjoin(User, User.id == d.decided_by_id)
+        .where(d.review_cycle_id == cycle.id)
+        .order_by(d.decided_on, d.id)
     )
     if risk_ref is not None:
         query = query.where(Risk.ref == risk_ref)
+    if refs is not None:
+        wanted = sorted(refs)
+        if not wanted:
+            return []
+        query = query.where(Risk.ref.in_(wanted))
+    labels = {member: member.label for member in Decision}
+    found = session.execute(query).all()
     return [
         DecisionEntry(
-            id=d.id,
+            id=entry_id,
             risk_ref=ref,
             risk_title=title,
             unit_code=unit,
-            decision=d.decision.value,
-            decision_label=d.decision.label,
-            comment=d.comment,
-            minute_ref=d.minute_ref,
-            decided_on=d.decided_on,
+            decision=decision.value,
+            decision_label=labels[decision],
+            comment=comment,
+            minute_ref=minute_ref,
+            decided_on=decided_on,
             decided_by=user_title or user_name or "system",
         )
-        for d, ref, title, unit, user_title, user_name in session.execute(query)
+        for entry_id, decision, comment, minute_ref, decided_on, ref, title, unit, user_title, user_name in found
     ]
+
+
+def decision_count(session: Session, cycle: ReviewCycle) -> int:
+    return session.scalar(select(func.count()).where(TaskForceDecision.review_cycle_id == cycle.id)) or 0
 
 
 def decisions_by_ref(entries: Sequence[DecisionEntry]) -> dict[str, list[DecisionEntry]]:

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, NamedTuple
 from typing import cast as typing_cast
 
-from sqlalchemy import String, Table, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, Integer, String, Table, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from riskreg import movement
@@ -39,12 +39,12 @@ from riskreg.risks.rows import live_rows
 from riskreg.snapshot import RiskRow, row_from_json
 
 Position = tuple[int, int]
-_CLOSED = movement.CLOSED_STATUSES
+_CLOSED_VALUES = sorted(movement.CLOSED_STATUSES)
 _DONE_ACTIONS = (ActionStatus.COMPLETED, ActionStatus.CANCELLED)
 
 
 class Fact(NamedTuple):
-    """One risk of a cycle's register, as the review page counts and places it."""
+    """One risk of a cycle's register, as the review page counts and places it (flat: made straight from a row)."""
 
     key: int  # the risk's id (live and frozen alike), to read its full row later
     ref: str
@@ -54,14 +54,36 @@ class Fact(NamedTuple):
     nature: str
     zone: str
     residual_score: int
-    residual: Position
-    inherent: Position
-    target: Position | None
-    accepted: bool  # an active acceptance runs to the as-at date or later
-    overdue: bool  # at least one open action is past its (revised) due date at the as-at date
+    residual_likelihood: int
+    residual_impact: int
+    inherent_likelihood: int
+    inherent_impact: int
+    target_likelihood: int | None
+    target_impact: int | None
+    accepted: int  # 1 when an active acceptance runs to the as-at date or later
+    overdue: int  # 1 when an open action is past its (revised) due date at the as-at date
     residual_band: str
-    assessed_on: date | None
-    is_open: bool  # not closed, realised or merged: on the heatmap and in the counts
+    assessed_on: date | str | None  # SQLite gives the ISO text (parsed only for the few that need it)
+    is_open: int  # 1 unless closed, realised or merged: on the heatmap and in the counts
+
+    @property
+    def residual(self) -> Position:
+        return self.residual_likelihood, self.residual_impact
+
+    @property
+    def inherent(self) -> Position:
+        return self.inherent_likelihood, self.inherent_impact
+
+    @property
+    def target(self) -> Position | None:
+        if self.target_likelihood is None or self.target_impact is None:
+            return None
+        return self.target_likelihood, self.target_impact
+
+    @property
+    def assessed_day(self) -> date | None:
+        value = self.assessed_on
+        return date.fromisoformat(value) if isinstance(value, str) else value
 
     def position(self, kind: str) -> Position | None:
         if kind == "inherent":
@@ -69,6 +91,11 @@ class Fact(NamedTuple):
         if kind == "target":
             return self.target
         return self.residual
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    # 1/0 from the database, no Python-side type processing per row.
+    return type_coerce(case((condition, 1), else_=0), Integer)
 
 
 # --------------------------------------------------------------------------- live register (open cycle)
@@ -98,10 +125,11 @@ def live_facts(session: Session, as_at: date) -> list[Fact]:
             Assessment.inherent_impact,
             Risk.target_likelihood,
             Risk.target_impact,
-            case((Risk.id.in_(accepted), True), else_=False),
-            case((Risk.id.in_(overdue), True), else_=False),
+            _flag(Risk.id.in_(accepted)),
+            _flag(Risk.id.in_(overdue)),
             Assessment.residual_band,
-            Assessment.assessed_on,
+            type_coerce(Assessment.assessed_on, String),
+            _flag(Risk.status.not_in(_CLOSED_VALUES)),
         )
         .join(Assessment, Assessment.id == Risk.current_assessment_id)
         .join(OrgUnit, OrgUnit.id == Risk.org_unit_id)
@@ -109,29 +137,8 @@ def live_facts(session: Session, as_at: date) -> list[Fact]:
         .where(Risk.deleted_at.is_(None), Risk.current_assessment_id.is_not(None))
         .order_by(Risk.id)
     )
-    # One comprehension over plain tuples: at 100,000 risks the Python work per row is what costs.
-    closed = _CLOSED
-    return [
-        Fact(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            (r[8], r[9]),
-            (r[10], r[11]),
-            (r[12], r[13]) if r[12] is not None and r[13] is not None else None,
-            bool(r[14]),
-            bool(r[15]),
-            r[16],
-            r[17],
-            r[4] not in closed,
-        )
-        for r in session.execute(query).all()
-    ]
+    # Each row is a Fact as it comes: at 100,000 risks the Python work per row is what costs.
+    return list(map(Fact._make, session.execute(query)))
 
 
 def open_rows(session: Session, keys: Iterable[int], as_at: date) -> dict[int, RiskRow]:
@@ -204,37 +211,17 @@ def frozen_facts(session: Session, snapshot_id: int, as_at: date) -> list[Fact]:
             f.inherent_impact,
             f.target_likelihood,
             f.target_impact,
-            f.acceptance_until,
-            f.overdue_actions,
+            _flag(f.acceptance_until >= as_at),
+            _flag(f.overdue_actions > 0),
             f.residual_band,
-            f.assessed_on,
+            type_coerce(f.assessed_on, String),
+            _flag(f.status.not_in(_CLOSED_VALUES)),
         )
         .join(f, f.entry_id == e.id)
         .where(e.snapshot_id == snapshot_id)
         .order_by(e.id)
     )
-    closed = _CLOSED
-    return [
-        Fact(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            (r[8], r[9]),
-            (r[10], r[11]),
-            (r[12], r[13]) if r[12] is not None and r[13] is not None else None,
-            r[14] is not None and r[14] >= as_at,
-            r[15] > 0,
-            r[16],
-            r[17],
-            r[4] not in closed,
-        )
-        for r in session.execute(query).all()
-    ]
+    return list(map(Fact._make, session.execute(query)))
 
 
 def frozen_rows(session: Session, snapshot_id: int, keys: Iterable[int]) -> dict[int, RiskRow]:

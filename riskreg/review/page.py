@@ -93,7 +93,7 @@ def load_register(session: Session, cycle: ReviewCycle, *, as_at: date | None = 
 def matches(fact: Fact, filters: queries.HeatFilters) -> bool:
     """`HeatFilters.matches` on a fact."""
     return (
-        fact.is_open
+        bool(fact.is_open)
         and (not filters.unit or fact.unit_code == filters.unit)
         and (not filters.category or fact.category_code == filters.category)
         and (not filters.zone or fact.zone == filters.zone)
@@ -165,7 +165,7 @@ def _build_heatmap(
     point = heatmap.HeatPoint
     points = []
     for fact in shown:
-        here = fact.residual if kind == "residual" else fact.position(kind)
+        here = fact.position(kind)
         if here is None:
             continue
         old = before.get(fact.ref)
@@ -345,9 +345,8 @@ def opening_lists(session: Session, register: Register, limit: int) -> OpeningPa
     high_bands = agenda.high_band_names(scales)
     listed: list[tuple[Fact, date | None, bool, bool, bool]] = []
     for fact in sorted((f for f in register.facts if f.is_open), key=lambda f: (-f.residual_score, f.ref)):
-        due_on = None
-        if fact.assessed_on is not None:
-            due_on = fact.assessed_on + timedelta(days=scales.band(fact.residual_score).review_days)
+        assessed = fact.assessed_day
+        due_on = assessed + timedelta(days=scales.band(fact.residual_score).review_days) if assessed else None
         due = due_on is None or due_on <= end
         high = fact.residual_band in high_bands
         not_within = fact.zone in (Zone.ABOVE_APPETITE, Zone.OUTSIDE_TOLERANCE)

@@ -132,7 +132,8 @@ def index() -> BaseResponse | str:
     except queries.ReviewError:
         abort(404)
     data = shown.register.data
-    entries = agenda.decisions(db_session(), data.cycle)
+    on_agenda = {item.row.ref for section in shown.agenda for item in section.items}
+    entries = agenda.decisions(db_session(), data.cycle, refs=on_agenda)
     return render_template(
         "review/index.html",
         form=form,
@@ -143,7 +144,7 @@ def index() -> BaseResponse | str:
         summary=shown.summary,
         agenda=shown.agenda,
         decided=agenda.decisions_by_ref(entries),
-        decision_count=len(entries),
+        decision_count=agenda.decision_count(db_session(), data.cycle),
         image_args=review.args(),
         cell_args=review.filter_args(),
         zone_grid=queries.overlay_zones(data, review.options.overlay),
