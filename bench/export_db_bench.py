@@ -110,8 +110,8 @@ def main() -> None:
                 r = measure(backend, n, which, 1 if n >= 100_000 else args.repeat, args.audience)
                 results.append(r)
                 print(
-                    f"{backend:<10} {n:>7,} {which:<14} {r['runs']:>4} {r['seconds']:>7.2f} {r['cpu']:>6.2f} {r['peak_mb']:>8.0f} "
-                    f"{r['growth_mb']:>5.0f} {r['bytes']:>11,}",
+                    f"{backend:<10} {n:>7,} {which:<14} {r['runs']:>4} {r['seconds']:>7.2f} {r['cpu']:>6.2f} "
+                    f"{r['peak_mb']:>8.0f} {r['growth_mb']:>5.0f} {r['bytes']:>11,}",
                     flush=True,
                 )
     write_json(args.json, results)
