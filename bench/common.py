@@ -30,6 +30,8 @@ if str(ROOT) not in sys.path:
 SIZES = (1_000, 10_000, 100_000)
 BACKENDS = ("sqlite", "postgresql")
 PG_SERVER = os.environ.get("RISKREG_BENCH_PG", "postgresql://postgres@127.0.0.1")
+# Name prefix of the PostgreSQL benchmark databases (<prefix>_<n>): parallel checkouts each use their own.
+PG_PREFIX = os.environ.get("RISKREG_BENCH_PG_PREFIX", "riskreg_bench")
 # A fixed key: the benchmark databases hold demo data only, and every process must sign the same cookies.
 SECRET_KEY = "riskreg-bench-secret-key-0123456789-abcdefghijklmnop"
 DEMO_PASSWORD = "riskreg-demo-2026"
@@ -46,7 +48,7 @@ def database_url(backend: str, n: int) -> str:
     if backend == "sqlite":
         return f"sqlite:///{sqlite_path(n)}"
     if backend == "postgresql":
-        return f"{PG_SERVER}/riskreg_bench_{n}"
+        return f"{PG_SERVER}/{PG_PREFIX}_{n}"
     raise ValueError(backend)
 
 

@@ -1,5 +1,6 @@
 """The benchmark databases: the demo organisation with 1,000 / 10,000 / 100,000 risks (about three assessments
-and three actions each), on SQLite files under bench/out/ and PostgreSQL databases riskreg_bench_<n>.
+and three actions each), on SQLite files under bench/out/ and PostgreSQL databases riskreg_bench_<n>
+(prefix from RISKREG_BENCH_PG_PREFIX).
 
     .venv/bin/python bench/data.py                        # make sure all six exist (builds the missing ones)
     .venv/bin/python bench/data.py --sizes 1000 --backends sqlite
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BACKENDS, OUT, PG_SERVER, SIZES, database_url, riskreg_cli, sqlite_path  # noqa: E402
+from bench.common import BACKENDS, OUT, PG_PREFIX, PG_SERVER, SIZES, database_url, riskreg_cli, sqlite_path  # noqa: E402
 
 
 def _engine(url: str):  # type: ignore[no-untyped-def]
@@ -83,7 +84,7 @@ def _wipe(backend: str, n: int) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(sqlite_path(n)) + suffix).unlink(missing_ok=True)
     else:
-        name = f"riskreg_bench_{n}"
+        name = f"{PG_PREFIX}_{n}"
         if _pg_exists(name):
             _psql(f"DROP DATABASE {name} WITH (FORCE)")
         _psql(f"CREATE DATABASE {name}")
@@ -93,8 +94,8 @@ def ensure(backend: str, n: int, *, rebuild: bool = False, log: bool = True) -> 
     """The URL of a migrated benchmark database with the demo organisation and n risks; builds it if needed."""
     OUT.mkdir(parents=True, exist_ok=True)
     url = database_url(backend, n)
-    if backend == "postgresql" and not _pg_exists(f"riskreg_bench_{n}"):
-        _psql(f"CREATE DATABASE riskreg_bench_{n}")
+    if backend == "postgresql" and not _pg_exists(f"{PG_PREFIX}_{n}"):
+        _psql(f"CREATE DATABASE {PG_PREFIX}_{n}")
     risks, revision = (0, "") if rebuild else _state(url)
     if risks:
         riskreg_cli(url, "db", "upgrade", quiet=True)

@@ -134,11 +134,17 @@ class HeatmapSpec:
             if point.ref in seen:
                 raise ValueError(f"risk {point.ref} appears twice on the heatmap")
             seen.add(point.ref)
-            self.scales.check_point(point.likelihood, point.impact)
-            if point.previous is not None:
+            # Every cell of the grid is a key: a position that is one is on the scales (no check per point).
+            refs = cells.get((point.likelihood, point.impact))
+            if refs is None:
+                self.scales.check_point(point.likelihood, point.impact)
+                raise ValueError(f"({point.likelihood}, {point.impact}) is not a cell of the grid")
+            if point.previous is not None and point.previous not in cells:
                 self.scales.check_point(*point.previous)
-            cells[(point.likelihood, point.impact)].append(point.ref)
+            refs.append(point.ref)
         for refs in cells.values():
+            # Natural order; references equal under it (FIN-01, fin-1) keep their plain order (stable sort).
+            refs.sort()
             refs.sort(key=natural_key)
         object.__setattr__(self, "_cells", cells)
 
@@ -155,6 +161,8 @@ def spec_hash(spec: HeatmapSpec) -> str:
     when arrows are drawn. Callers add the format and the dpi to their cache key.
     """
     scales, appetite = spec.scales, spec.appetite
+    moved_from = {p.ref: p.previous for p in spec.points if p.previous} if spec.arrows else {}
+    cells = sorted(spec._cells.items())
     doc = {
         "render": [RENDER_VERSION, _matplotlib_version()],
         "scales": {
@@ -178,10 +186,11 @@ def spec_hash(spec: HeatmapSpec) -> str:
         "arrows": spec.arrows,
         "palette": spec.palette,
         "max_ref_lines": spec.max_ref_lines,
-        "points": sorted(
-            [p.ref, p.likelihood, p.impact, list(p.previous) if spec.arrows and p.previous else None]
-            for p in spec.points
-        ),
+        # Per cell, its references in the cell's (deterministic) order, and with arrows where each came from: the
+        # cells are sorted once by the spec, so hashing 100,000 points sorts nothing again.
+        "cells": [
+            [li, im, refs, [moved_from.get(r) for r in refs] if spec.arrows else None] for (li, im), refs in cells
+        ],
     }
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -30,7 +30,7 @@ from riskreg.models import (
     SnapshotEntry,
     TaskForceDecision,
 )
-from riskreg.review import agenda, queries
+from riskreg.review import agenda, page, queries
 from riskreg.review import operations as ops
 from riskreg.review.commands import heatmap_command
 from riskreg.risks import operations as risk_ops
@@ -88,7 +88,7 @@ def build_register(*, close_q2: bool) -> Register:
 @pytest.fixture(autouse=True)
 def _fresh_memos() -> None:
     # Equal registers on SQLite and PostgreSQL have equal hashes: start each test from the database.
-    for memo in (queries._SNAPSHOTS, queries._VIEWS, agenda._MOVES):
+    for memo in (queries._SNAPSHOTS, queries._VIEWS, agenda._MOVES, page._FACTS, page._VIEWS, page._PAGES):
         memo.clear()
 
 

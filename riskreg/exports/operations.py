@@ -22,10 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskreg import appetite, audit, heatmap, paths, policy
-from riskreg.models import CycleStatus, ExportRun, Methodology, OrgUnit, ReviewCycle, RiskCategory, utcnow
+from riskreg.models import (
+    CycleSnapshot,
+    CycleStatus,
+    ExportRun,
+    Methodology,
+    OrgUnit,
+    ReviewCycle,
+    RiskCategory,
+    utcnow,
+)
 from riskreg.oversight.reporting import workbook_section as oversight_section
 from riskreg.review import queries
-from riskreg.review.operations import CycleError, previous_closed_cycle
+from riskreg.review.operations import CycleError, load_snapshot, previous_closed_cycle
 from riskreg.risks.rows import live_snapshot
 from riskreg.scoring import Scales, ScalesError, parse_scales
 from riskreg.snapshot import RiskRow, Snapshot
@@ -202,7 +211,10 @@ def load_source(session: Session, cycle: ReviewCycle | None, *, as_at: date | No
         if cycle is not None:
             if cycle.status != CycleStatus.CLOSED:
                 raise ExportError(f"Cycle {cycle.code} is not closed yet.", "cycle")
-            snapshot, content_hash = queries.frozen_snapshot(session, cycle)
+            # Read for this export only (not kept in the review's per-process memo): a worker that builds a
+            # 100,000-risk workbook gives the memory back when it is done.
+            snapshot = load_snapshot(session, cycle)
+            content_hash = _stored_hash(session, cycle)
             statement = queries.statement_version(session, snapshot.statement_version)
             if statement is None:
                 raise ExportError(
@@ -216,10 +228,15 @@ def load_source(session: Session, cycle: ReviewCycle | None, *, as_at: date | No
         else:
             snapshot, statement, scales, context, previous_cycle = _live(session, as_at or date.today())
             content_hash = snapshot.content_hash()
-        previous = queries.frozen_snapshot(session, previous_cycle)[0] if previous_cycle else None
+        # Only compared with: its texts and actions are never shown, so they are not read.
+        previous = load_snapshot(session, previous_cycle, slim=True) if previous_cycle else None
     except (queries.ReviewError, CycleError) as exc:
         raise ExportError(str(exc), "cycle") from exc
     return ExportSource(snapshot, content_hash, previous, statement, scales, cycle, context)
+
+
+def _stored_hash(session: Session, cycle: ReviewCycle) -> str:
+    return session.scalar(select(CycleSnapshot.content_hash).where(CycleSnapshot.review_cycle_id == cycle.id)) or ""
 
 
 def _live(

@@ -48,6 +48,7 @@ from riskreg.models.review import (
     SnapshotEntry,
     TaskForceDecision,
 )
+from riskreg.models.snapshot_facts import SnapshotFact
 from riskreg.models.throttle import SignInFailure
 
 __all__ = [
@@ -102,6 +103,7 @@ __all__ = [
     "Role",
     "SignInFailure",
     "SnapshotEntry",
+    "SnapshotFact",
     "StatementStatus",
     "TaskForceDecision",
     "Treatment",

@@ -7,18 +7,19 @@ talks about the risks the heatmap shows.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskreg import movement, policy
 from riskreg.appetite import Zone
-from riskreg.models import CycleAddendum, CycleStatus, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
+from riskreg.models import CycleAddendum, CycleStatus, Decision, OrgUnit, ReviewCycle, Risk, TaskForceDecision, User
+from riskreg.review.facts import frozen_rows, snapshot_of
 from riskreg.review.operations import previous_closed_cycle
-from riskreg.review.queries import CycleData, HeatFilters, Memo, frozen_snapshot, select_rows
+from riskreg.review.queries import CycleData, HeatFilters, Memo, select_rows
 from riskreg.risks.queries import review_is_due
 from riskreg.risks.rows import live_rows
 from riskreg.scoring import Scales
@@ -82,48 +83,66 @@ def agenda(data: CycleData, filters: HeatFilters, moves: Mapping[str, movement.M
     """What the task force discusses: outside tolerance, above appetite unaccepted, new, increased, overdue actions."""
     as_at = data.snapshot.as_at
     rows = select_rows(data.snapshot, filters)
-    outside, above, new, increased, overdue = [], [], [], [], []
+    members: dict[str, list[AgendaItem]] = {key: [] for key, _, _ in section_heads(True)}
     for row in rows:
         move = moves.get(row.ref)
-        if row.zone == Zone.OUTSIDE_TOLERANCE:
-            outside.append(AgendaItem(row, move, _outside_note(row, data.scales)))
-        elif row.zone == Zone.ABOVE_APPETITE and not (row.acceptance_until and row.acceptance_until >= as_at):
-            above.append(
-                AgendaItem(row, move, f"Score {row.residual_score} over appetite ≤ {row.appetite_max}; not accepted")
-            )
-        if move is not None and move.kind is movement.MovementKind.NEW:
-            new.append(AgendaItem(row, move, "First assessed in this cycle"))
-        if move is not None and move.kind is movement.MovementKind.INCREASED:
-            reason = row.trend_reason.replace("_", " ") or "no reason recorded"
-            increased.append(AgendaItem(row, move, f"{move.previous_score} → {move.current_score} ({reason})"))
-        late = row.overdue_actions(as_at)
-        if late:
-            worst = max(a.days_overdue(as_at) for a in late)
-            overdue.append(
-                AgendaItem(row, move, f"{len(late)} action{'' if len(late) == 1 else 's'} overdue, up to {worst} days")
-            )
-    has_previous = data.previous is not None
-    sections = [
-        ("outside", "Outside tolerance", "Escalation is mandatory; the task force confirms or acts.", outside),
+        for key in sections_of(row, move, as_at):
+            members[key].append(AgendaItem(row, move, item_note(key, row, move, data.scales, as_at)))
+    return [
+        AgendaSection(key, title, text, sorted(members[key], key=_agenda_order)[:AGENDA_LIMIT], len(members[key]))
+        for key, title, text in section_heads(data.previous is not None)
+    ]
+
+
+def section_heads(has_previous: bool) -> list[tuple[str, str, str]]:
+    """(key, title, description) of the agenda's sections, in order."""
+    return [
+        ("outside", "Outside tolerance", "Escalation is mandatory; the task force confirms or acts."),
         (
             "above",
             "Above appetite without acceptance",
             "Needs dated treatment actions or a time-limited acceptance at the right level.",
-            above,
         ),
         (
             "new",
             "New risks",
             "Not in the previous closed cycle." if has_previous else "No earlier closed cycle to compare with.",
-            new,
         ),
-        ("increased", "Increased since the previous cycle", "Residual score went up; check the reason.", increased),
-        ("overdue", "Risks with overdue actions", "Open actions past their (revised) due date.", overdue),
+        ("increased", "Increased since the previous cycle", "Residual score went up; check the reason."),
+        ("overdue", "Risks with overdue actions", "Open actions past their (revised) due date."),
     ]
-    return [
-        AgendaSection(key, title, text, sorted(items, key=_agenda_order)[:AGENDA_LIMIT], len(items))
-        for key, title, text, items in sections
-    ]
+
+
+def sections_of(row: RiskRow, move: movement.MovementRow | None, as_at: date) -> list[str]:
+    """The agenda sections a risk of the filtered population belongs to."""
+    keys = []
+    if row.zone == Zone.OUTSIDE_TOLERANCE:
+        keys.append("outside")
+    elif row.zone == Zone.ABOVE_APPETITE and not (row.acceptance_until and row.acceptance_until >= as_at):
+        keys.append("above")
+    if move is not None and move.kind is movement.MovementKind.NEW:
+        keys.append("new")
+    if move is not None and move.kind is movement.MovementKind.INCREASED:
+        keys.append("increased")
+    if row.overdue_actions(as_at):
+        keys.append("overdue")
+    return keys
+
+
+def item_note(key: str, row: RiskRow, move: movement.MovementRow | None, scales: Scales, as_at: date) -> str:
+    """Why the risk is on the agenda's section `key`."""
+    if key == "outside":
+        return _outside_note(row, scales)
+    if key == "above":
+        return f"Score {row.residual_score} over appetite ≤ {row.appetite_max}; not accepted"
+    if key == "new":
+        return "First assessed in this cycle"
+    if key == "increased" and move is not None:
+        reason = row.trend_reason.replace("_", " ") or "no reason recorded"
+        return f"{move.previous_score} → {move.current_score} ({reason})"
+    late = row.overdue_actions(as_at)
+    worst = max((a.days_overdue(as_at) for a in late), default=0)
+    return f"{len(late)} action{'' if len(late) == 1 else 's'} overdue, up to {worst} days"
 
 
 def _outside_note(row: RiskRow, scales: Scales) -> str:
@@ -250,8 +269,10 @@ def risk_in_cycle(
     session: Session, cycle: ReviewCycle, risk: Risk
 ) -> tuple[RiskRow | None, movement.MovementRow | None]:
     """One risk as the cycle holds it (frozen row, or live row for an open cycle) and its movement."""
+    # Reads this risk's entries only: loading a whole 100,000-risk snapshot for one row took seconds.
     if cycle.status == CycleStatus.CLOSED:
-        row = frozen_snapshot(session, cycle)[0].by_ref().get(risk.ref)
+        frozen = snapshot_of(session, cycle)
+        row = frozen_rows(session, frozen.id, [risk.id]).get(risk.id) if frozen else None
         as_at = None
     else:
         found = live_rows(session, where=Risk.id == risk.id)
@@ -262,7 +283,8 @@ def risk_in_cycle(
     previous_cycle = previous_closed_cycle(session, cycle)
     if previous_cycle is None:
         return row, None
-    old = frozen_snapshot(session, previous_cycle)[0].by_ref().get(risk.ref)
+    before_frozen = snapshot_of(session, previous_cycle)
+    old = frozen_rows(session, before_frozen.id, [risk.id]).get(risk.id) if before_frozen else None
     scales = policy.current_scales(session)
     before = Snapshot(previous_cycle.code, date.min, "", "", (old,) if old else ())
     now = Snapshot(cycle.code, as_at or date.min, "", "", (row,))
@@ -273,34 +295,76 @@ def risk_in_cycle(
 # --------------------------------------------------------------------------- decisions
 
 
-def decisions(session: Session, cycle: ReviewCycle, risk_ref: str | None = None) -> list[DecisionEntry]:
-    """The cycle's recorded decisions in minute order (minute reference, then date, then entry)."""
+def decisions(
+    session: Session, cycle: ReviewCycle, risk_ref: str | None = None, *, refs: Collection[str] | None = None
+) -> list[DecisionEntry]:
+    """The cycle's recorded decisions in minute order (minute reference, then date, then entry).
+
+    `risk_ref` or `refs` keep those risks' decisions only (the review page shows the agenda's, not a cycle's
+    16,000 at 100,000 risks). Plain columns, not ORM objects: the minutes list them all.
+    """
+    d = TaskForceDecision
     query = (
-        select(TaskForceDecision, Risk.ref, Risk.title, OrgUnit.code, User.title, User.name)
-        .join(Risk, Risk.id == TaskForceDecision.risk_id)
+        select(
+            d.id,
+            d.decision,
+            d.comment,
+            d.minute_ref,
+            d.decided_on,
+            d.effect,
+            Risk.ref,
+            Risk.title,
+            OrgUnit.code,
+            User.title,
+            User.name,
+        )
+        .join(Risk, Risk.id == d.risk_id)
         .join(OrgUnit, OrgUnit.id == Risk.org_unit_id)
-        .outerjoin(User, User.id == TaskForceDecision.decided_by_id)
-        .where(TaskForceDecision.review_cycle_id == cycle.id)
-        .order_by(TaskForceDecision.decided_on, TaskForceDecision.id)
+        .outerjoin(User, User.id == d.decided_by_id)
+        .where(d.review_cycle_id == cycle.id)
+        .order_by(d.decided_on, d.id)
     )
     if risk_ref is not None:
         query = query.where(Risk.ref == risk_ref)
+    if refs is not None:
+        wanted = sorted(refs)
+        if not wanted:
+            return []
+        query = query.where(Risk.ref.in_(wanted))
+    labels = {member: member.label for member in Decision}
+    found = session.execute(query).all()
     return [
         DecisionEntry(
-            id=d.id,
+            id=entry_id,
             risk_ref=ref,
             risk_title=title,
             unit_code=unit,
-            decision=d.decision.value,
-            decision_label=d.decision.label,
-            comment=d.comment,
-            minute_ref=d.minute_ref,
-            decided_on=d.decided_on,
+            decision=decision.value,
+            decision_label=labels[decision],
+            comment=comment,
+            minute_ref=minute_ref,
+            decided_on=decided_on,
             decided_by=user_title or user_name or "system",
-            effect=d.effect,
+            effect=effect,
         )
-        for d, ref, title, unit, user_title, user_name in session.execute(query)
+        for (
+            entry_id,
+            decision,
+            comment,
+            minute_ref,
+            decided_on,
+            effect,
+            ref,
+            title,
+            unit,
+            user_title,
+            user_name,
+        ) in found
     ]
+
+
+def decision_count(session: Session, cycle: ReviewCycle) -> int:
+    return session.scalar(select(func.count()).where(TaskForceDecision.review_cycle_id == cycle.id)) or 0
 
 
 def decisions_by_ref(entries: Sequence[DecisionEntry]) -> dict[str, list[DecisionEntry]]:

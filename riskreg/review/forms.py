@@ -12,7 +12,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from riskreg.appetite import Zone
 from riskreg.models import Decision
@@ -56,6 +56,7 @@ class CellForm(ReviewFilterForm):
 
     l = IntegerField("Likelihood", validators=[InputRequired()])  # noqa: E741 - the URL's short name
     i = IntegerField("Impact", validators=[InputRequired()])
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
 class CycleForm(FlaskForm):

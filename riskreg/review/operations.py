@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
@@ -31,6 +33,7 @@ from riskreg.models import (
     utcnow,
 )
 from riskreg.review import effects
+from riskreg.review.facts import record_facts
 from riskreg.risks.rows import live_rows
 from riskreg.snapshot import Snapshot, row_from_json, row_to_json
 
@@ -223,6 +226,8 @@ def close_cycle(
     ]
     if entries:
         session.execute(cast(Table, SnapshotEntry.__table__).insert(), entries)
+        # The review page's columns per entry (riskreg/review/facts.py), so it never parses the JSON.
+        record_facts(session, frozen.id, ((risk_id, row) for risk_id, _, row in records), as_at)
     cycle.status = CycleStatus.CLOSED
     cycle.closed_at = closed_at or utcnow()
     session.flush()
@@ -244,34 +249,104 @@ def close_cycle(
     return frozen
 
 
-def load_snapshot(session: Session, cycle: ReviewCycle) -> Snapshot:
-    """The frozen register of a closed cycle, exactly as it was frozen (hash verified)."""
+def load_snapshot(session: Session, cycle: ReviewCycle, *, slim: bool = False) -> Snapshot:
+    """The frozen register of a closed cycle, exactly as it was frozen (hash verified).
+
+    Read as a stream (`yield_per`): each stored row is parsed, hashed and turned into a RiskRow, then dropped,
+    so the JSON of 100,000 rows is never held at once. `slim` leaves out what movement never reads (the
+    statement texts, rationale, controls and actions): for a previous cycle that is only compared with.
+    """
     frozen = session.scalars(select(CycleSnapshot).where(CycleSnapshot.review_cycle_id == cycle.id)).first()
     if frozen is None:
         raise CycleError(f"Cycle {cycle.code} has no frozen snapshot (it is not closed).")
     texts = session.scalars(
-        select(SnapshotEntry.row_json).where(SnapshotEntry.snapshot_id == frozen.id).order_by(SnapshotEntry.id)
+        select(SnapshotEntry.row_json)
+        .where(SnapshotEntry.snapshot_id == frozen.id)
+        .order_by(SnapshotEntry.id)
+        .execution_options(yield_per=1000)
     )
-    stored = [json.loads(t) for t in texts]
+    parts = (cycle.code, frozen.as_at.isoformat(), frozen.statement_version, frozen.scales_version)
+    # The stored JSON is exactly `row_to_json(row)`, so hashing it as `Snapshot.content_hash` lays it out gives
+    # the same digest five times faster than re-serialising the rows (asdict). Any doubt: the slow, exact check.
+    digest = hashlib.sha256("".join(f"{part}|" for part in parts).encode("utf-8") + b"[")
+    rows = []
+    for index, text in enumerate(texts):
+        data = json.loads(text)
+        compact = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        digest.update(("," if index else "").encode("utf-8") + compact.encode("utf-8"))
+        rows.append(row_from_json(_shared(data, slim)))
+    digest.update(b"]")
     snapshot = Snapshot(
         cycle_code=cycle.code,
         as_at=frozen.as_at,
         statement_version=frozen.statement_version,
         scales_version=frozen.scales_version,
-        rows=tuple(row_from_json(data) for data in stored),
+        rows=tuple(rows),
     )
-    # The stored JSON is exactly `row_to_json(row)`, so hashing it as `Snapshot.content_hash` lays it out gives
-    # the same digest five times faster than re-serialising the rows (asdict). Any doubt: the slow, exact check.
-    if _stored_hash(snapshot, stored) != frozen.content_hash and snapshot.content_hash() != frozen.content_hash:
+    matches = digest.hexdigest() == frozen.content_hash or (not slim and snapshot.content_hash() == frozen.content_hash)
+    if not matches:
         raise CycleError(f"The snapshot of cycle {cycle.code} does not match its hash; it may have been tampered with.")
     return snapshot
 
 
-def _stored_hash(snapshot: Snapshot, stored: list[dict[str, object]]) -> str:
-    payload = json.dumps(stored, sort_keys=True, separators=(",", ":"))
-    parts = (snapshot.cycle_code, snapshot.as_at.isoformat(), snapshot.statement_version, snapshot.scales_version)
-    header = "".join(f"{part}|" for part in parts)
-    return hashlib.sha256((header + payload).encode("utf-8")).hexdigest()
+# Values that repeat across rows (codes, bands, statuses, dates): one object each instead of one per row, which
+# is most of a 100,000-row snapshot's memory after its texts.
+_SHARED_TEXT = (
+    "category_code",
+    "category_name",
+    "unit_code",
+    "unit_name",
+    "level",
+    "nature",
+    "status",
+    "owner_title",
+    "treatment",
+    "inherent_band",
+    "residual_band",
+    "zone",
+    "appetite_level",
+    "statement_version",
+    "target_band",
+    "control_effectiveness",
+    "trend_reason",
+    "acceptance_level",
+    "escalation_level",
+    "escalation_status",
+    "closed_reason",
+)
+_ROW_DATES = ("target_date", "assessed_on", "acceptance_until")
+_ACTION_TEXT = ("owner_title", "unit_code", "status", "risk_ref")
+_ACTION_DATES = ("due_date", "revised_due_date", "completed_on")
+_SLIM_DROPPED = {"cause": "", "event": "", "consequence": "", "rationale": "", "controls_summary": "", "actions": []}
+
+
+@lru_cache(maxsize=8192)
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _shared(data: dict[str, Any], slim: bool) -> dict[str, Any]:
+    for name in _SHARED_TEXT:
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = sys.intern(value)
+    for name in _ROW_DATES:
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = _day(value)
+    if slim:
+        data.update(_SLIM_DROPPED)
+        return data
+    for action in data.get("actions", ()):
+        for name in _ACTION_TEXT:
+            value = action.get(name)
+            if isinstance(value, str):
+                action[name] = sys.intern(value)
+        for name in _ACTION_DATES:
+            value = action.get(name)
+            if isinstance(value, str):
+                action[name] = _day(value)
+    return data
 
 
 def previous_closed_cycle(session: Session, cycle: ReviewCycle) -> ReviewCycle | None:

@@ -30,7 +30,7 @@ from riskreg.models import (
     TaskForceDecision,
     User,
 )
-from riskreg.review import agenda, bp, effects, heatcache, operations, queries
+from riskreg.review import agenda, bp, effects, heatcache, operations, page, queries
 from riskreg.review.forms import (
     AddendumForm,
     CellForm,
@@ -114,11 +114,11 @@ def _review_request(form: ReviewFilterForm) -> queries.ReviewRequest:
     )
 
 
-def _load(review: queries.ReviewRequest) -> tuple[queries.CycleData, queries.HeatmapView]:
+def _load_facts(review: queries.ReviewRequest) -> tuple[page.Register, queries.HeatmapView]:
     cycle = queries.cycle_by_code(db_session(), review.cycle)
     queries.check_codes(db_session(), review)
-    data = queries.load_cycle(db_session(), cycle)
-    return data, queries.build_heatmap(data, review, current_app.config["ORGANISATION_SHORT"])
+    register = page.load_register(db_session(), cycle)
+    return register, page.build_heatmap(register, review, current_app.config["ORGANISATION_SHORT"])
 
 
 @bp.route("/")
@@ -133,23 +133,26 @@ def index() -> BaseResponse | str:
         return redirect(url_for("review.index"))
     review = _review_request(form)
     try:
-        data, view = _load(review)
+        found = queries.cycle_by_code(db_session(), review.cycle)
+        queries.check_codes(db_session(), review)
+        # Computed from a dozen columns per risk, not from every row (riskreg/review/page.py).
+        shown = page.review_page(db_session(), found, review, current_app.config["ORGANISATION_SHORT"])
     except queries.ReviewError:
         abort(404)
-    moves = agenda.movements(data)
-    rows = queries.select_rows(data.snapshot, review.filters)
-    entries = agenda.decisions(db_session(), data.cycle)
+    data = shown.register.data
+    on_agenda = {item.row.ref for section in shown.agenda for item in section.items}
+    entries = agenda.decisions(db_session(), data.cycle, refs=on_agenda)
     return render_template(
         "review/index.html",
         form=form,
         review=review,
         data=data,
-        view=view,
+        view=shown.view,
         scales=data.scales,
-        summary=agenda.summarise(rows, moves, review.filters),
-        agenda=agenda.agenda(data, review.filters, moves),
+        summary=shown.summary,
+        agenda=shown.agenda,
         decided=agenda.decisions_by_ref(entries),
-        decision_count=len(entries),
+        decision_count=agenda.decision_count(db_session(), data.cycle),
         image_args=review.args(),
         cell_args=review.filter_args(),
         zone_grid=queries.overlay_zones(data, review.options.overlay),
@@ -173,7 +176,7 @@ def heatmap_image(key: str, fmt: str) -> BaseResponse:
             abort(404)
         review = _review_request(form)
         try:
-            _data, view = _load(review)
+            _register, view = _load_facts(review)
         except queries.ReviewError:
             abort(404)
         if view.key != key:
@@ -204,17 +207,20 @@ def cell() -> str:
         abort(404)
     review = _review_request(form)
     try:
-        data, view = _load(review)
-        rows = queries.cell_rows(view, form.l.data or 0, form.i.data or 0)
+        register, view = _load_facts(review)
+        listed = page.cell_rows(db_session(), register, view, form.l.data or 0, form.i.data or 0, form.page.data or 1)
     except queries.ReviewError:
         abort(404)
     likelihood, impact = form.l.data or 0, form.i.data or 0
+    data = register.data
     return render_template(
         "review/cell.html",
         review=review,
         data=data,
-        rows=rows,
-        moves=agenda.movements(data),
+        rows=listed.rows,
+        listed=listed,
+        cell_args={**review.filter_args(), "l": str(likelihood), "i": str(impact)},
+        moves=page.moves_of(db_session(), register, listed.rows),
         likelihood=data.scales.likelihood_level(likelihood),
         impact=data.scales.impact_level(impact),
         band=data.scales.band_at(likelihood, impact),
@@ -291,7 +297,8 @@ def _render_cycle(
     early: list[str] | None = None,
     addendum: AddendumForm | None = None,
 ) -> str:
-    data = queries.load_cycle(db_session(), found)
+    register = page.load_register(db_session(), found)  # from facts: no row built for the whole register
+    data = register.data
     if narrative is None:
         narrative = NarrativeForm(formdata=None, version=str(found.version), narrative=found.narrative)
     snapshot = db_session().scalars(select(CycleSnapshot).where(CycleSnapshot.review_cycle_id == found.id)).first()
@@ -299,7 +306,7 @@ def _render_cycle(
         "review/cycle.html",
         cycle=found,
         data=data,
-        lists=agenda.opening_lists(data),
+        lists=page.opening_lists(db_session(), register, LIST_LIMIT),
         limit=LIST_LIMIT,
         snapshot=snapshot,
         narrative_form=narrative,

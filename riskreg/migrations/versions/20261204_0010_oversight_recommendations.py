@@ -1,7 +1,7 @@
 """Oversight recommendations: bodies, reports, recommendations, their append-only status history, links to risks
 
 Revision ID: b13d5e6f0010
-Revises: f14b1c2d0008
+Revises: a14c3d4e0009
 Create Date: 2026-12-04 22:46:11.986138
 
 The status history (oversight_status_changes) refuses UPDATE and DELETE by trigger on both databases, like
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b13d5e6f0010'
-down_revision = 'f14b1c2d0008'
+down_revision = 'a14c3d4e0009'
 branch_labels = None
 depends_on = None
 
