@@ -299,3 +299,34 @@ def test_home_page_leaves_out_what_a_closed_risk_had_pending(ctx: None, client: 
     home = client.get("/").get_data(as_text=True)
     assert action.ref not in home
     assert "No overdue actions." in home
+
+
+def test_a_closed_or_merged_risk_changes_again_only_once_reopened(ctx: None) -> None:
+    unit = make_unit()
+    risk, survivor = make_risk(unit=unit, title="Closed one"), make_risk(unit=unit, title="Survivor")
+    merged = make_risk(unit=unit, title="Merged one")
+    coordinator = actor(Role.COORDINATOR)
+    lifecycle.close_risk(db.session, coordinator, risk, "Programme ended.", risk.version)
+    lifecycle.merge_risk(db.session, coordinator, merged, survivor, "Same exposure", merged.version)
+    again = risk_ops.AssessmentInput(inherent_likelihood=4, inherent_impact=4, residual_likelihood=2, residual_impact=2)
+    for frozen, message in ((risk, "reopen it"), (merged, "surviving risk")):
+        with pytest.raises(RuleViolation, match=message):
+            risk_ops.record_assessment(db.session, coordinator, frozen, again, expected_version=frozen.version)
+        db.session.rollback()
+    lifecycle.reopen_risk(db.session, coordinator, risk, "The programme restarted.", risk.version)
+    risk_ops.record_assessment(db.session, coordinator, risk, again, expected_version=risk.version)
+    assert (risk.status, risk.residual_score) == (RiskStatus.ACTIVE, 4)
+
+
+def test_the_page_of_a_closed_risk_offers_no_edit(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        unit = make_unit()
+        risk = make_risk(unit=unit)
+        coordinator = make_user(role=Role.COORDINATOR)
+        lifecycle.close_risk(db.session, Actor.of(coordinator), risk, "Programme ended.", risk.version)
+        ref, email = risk.ref, coordinator.email
+    login(client, email)
+    page = client.get(f"/risks/{ref}").get_data(as_text=True)
+    assert f"/risks/{ref}/edit" not in page
+    assert f"/risks/{ref}/assess" not in page
+    assert f"/risks/{ref}/reopen" in page

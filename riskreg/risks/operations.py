@@ -212,6 +212,7 @@ def update_risk(
 ) -> Risk:
     """Change a risk's description. The unit and reference are not part of the input and never change."""
     _check_version(risk, expected_version)
+    ensure_changeable(risk)
     _check_risk_input(data, scales or policy.current_scales(session))
     before = _risk_fields(risk)
     for key, value in asdict(data).items():
@@ -323,6 +324,7 @@ def record_assessment(
     """Add an immutable assessment, judged against the statement in force on its date."""
     if expected_version is not None:
         _check_version(risk, expected_version)
+    ensure_changeable(risk)
     scales = scales or policy.current_scales(session)
     problems = assessment_problems(data, scales, risk)
     if problems:
@@ -620,6 +622,17 @@ def complete_action(session: Session, actor: audit.Actor, action: Action, expect
 
 
 # --------------------------------------------------------------------------- shared
+
+
+def ensure_changeable(risk: Risk) -> None:
+    """A closed or merged risk is part of the record: it changes again only once reopened (lifecycle.py).
+
+    A realised risk stays changeable: its owner keeps recording the follow-up the event needs.
+    """
+    if risk.status == RiskStatus.CLOSED:
+        raise RuleViolation("status", f"{risk.ref} is closed: reopen it before changing its description or rating.")
+    if risk.status == RiskStatus.MERGED:
+        raise RuleViolation("status", f"{risk.ref} was merged into another risk: change the surviving risk instead.")
 
 
 def _check_version(record: Risk | Action | Control, expected_version: int) -> None:

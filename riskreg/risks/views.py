@@ -109,7 +109,8 @@ def detail(ref: str) -> Response | str:
         dossier=dossier,
         scales=scales,
         today=date.today(),
-        may_edit=may_edit_risk(lookup.user(), risk),
+        # A closed or merged risk is read-only until reopened (operations.ensure_changeable).
+        may_edit=may_edit_risk(lookup.user(), risk) and risk.status not in (RiskStatus.CLOSED, RiskStatus.MERGED),
         may_lifecycle=has_permission(lookup.user(), Permission.RISK_LIFECYCLE)
         and lifecycle.may_change_lifecycle(actor, risk),
         lifecycle_events=lifecycle.events_of(session, risk),
