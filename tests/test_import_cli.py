@@ -64,6 +64,7 @@ def test_apply_writes_the_risks_and_a_second_run_changes_nothing(app: Flask, frm
     result = run(app, path, "--unit", frmd)
     assert result.exit_code == 0, result.output
     assert "imported (import run 1): 1 new, 0 updated, 0 unchanged" in result.output
+    assert "applying: 1/1 (100%)" in result.output  # the progress line (stderr)
     with app.app_context():
         risk = db.session.scalars(select(Risk).where(Risk.ref == "FIN-001")).one()
         assert risk.residual_score == 9

@@ -281,3 +281,28 @@ def test_an_import_that_raced_another_says_what_changed_and_offers_the_new_previ
     again = client.get(f"/import/{tokens[1]}")
     assert again.status_code == 200
     assert _risks(app, "RACE") == 3
+
+
+def test_an_unexpected_error_fails_the_job_writes_nothing_and_gives_the_upload_back(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskreg.imports import bulk
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bulk, "create_risks", broken)
+    client = app.test_client()
+    login(client, COORD)
+    data = register_book(register_row("BROKEN-1", "Never written"))
+    page = client.post(
+        "/import/", data={"file": (io.BytesIO(data), "b.xlsx"), "unit": "GS-FRMD"}, content_type="multipart/form-data"
+    )
+    token = re.search(r'name="token" value="([A-Za-z0-9_-]{32})"', page.text)
+    assert token is not None
+    applied = client.post("/import/apply", data={"token": token.group(1)})
+    job_page = client.get(applied.headers["Location"]).text
+    assert 'data-job-status="failed"' in job_page
+    assert "unexpected error (RuntimeError)" in job_page
+    assert _risks(app, "BROKEN") == 0
+    assert client.get(f"/import/{token.group(1)}").status_code == 200  # released: it can be applied again

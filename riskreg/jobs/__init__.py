@@ -137,15 +137,16 @@ def execute(app: Flask, job_id: int) -> None:
     """Run one job in this process: claim it, call its runner, record the outcome. Never raises for a job's failure."""
     from riskreg.extensions import db
     from riskreg.jobs import operations
-    from riskreg.jobs.runners import RUNNERS, JobFailed, Outcome, Run
+    from riskreg.jobs.runners import ABANDON, RUNNERS, JobFailed, Outcome, Run
 
     with app.app_context():
         session = cast(Session, db.session)
         job = operations.claim(session, job_id)
         if job is None:
             return  # done, failed, or running elsewhere
+        kind = job.kind  # read now: after a failed operation the session must roll back before loading anything
         board = board_of(app)
-        runner = RUNNERS.get(job.kind)
+        runner = RUNNERS.get(kind)
         try:
             with board.beating(job.id, float(app.config["JOBS_HEARTBEAT_SECONDS"])) as figures:
 
@@ -154,18 +155,21 @@ def execute(app: Flask, job_id: int) -> None:
                     board.report(job_id, done, total)
 
                 if runner is None:
-                    raise JobFailed(f"RiskReg does not know jobs of kind {job.kind!r}.")
+                    raise JobFailed(f"RiskReg does not know jobs of kind {kind!r}.")
                 outcome: Outcome = runner(Run(app, session, job, json.loads(job.payload_json), progress))
         except JobFailed as failure:
             operations.fail(session, job_id, failure.message)
         except Exception as problem:  # the operation rolled back; say so, keep the trace for the administrator
-            log.exception("job %s (%s) failed", job_id, job.kind)
+            log.exception("job %s (%s) failed", job_id, kind)
             operations.fail(
                 session,
                 job_id,
                 f"Nothing was written: the job stopped on an unexpected error ({type(problem).__name__}). "
                 "Try again; if it happens again, tell your administrator.",
             )
+            release = ABANDON.get(kind)  # e.g. the import's upload: the user may apply or cancel it again
+            if release is not None:
+                release(app, session.get(Job, job_id) or job)
         else:
             job = session.get(Job, job_id) or job
             operations.finish(session, job, result_ref=outcome.result_ref, message=outcome.message, keep=outcome.keep)
