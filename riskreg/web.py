@@ -62,7 +62,7 @@ def current_actor() -> audit.Actor:
 def _load_user(user_id: str) -> User | None:
     # The id carries the session token: rotating it (logout, password change) ends every copied session.
     numeric, _, token = user_id.partition(":")
-    if not numeric.isdigit() or not token:
+    if not numeric.isdecimal() or not token:
         return None
     user = db.session.get(User, int(numeric))
     if user is None or not user.is_active or not secrets.compare_digest(user.session_token, token):

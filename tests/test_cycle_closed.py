@@ -363,3 +363,12 @@ def test_a_decision_racing_the_close_is_refused_by_the_trigger_with_409(
     assert response.status_code == 409
     assert "Cycle 2026-Q2 is closed" in response.get_data(as_text=True)
     assert _decisions() == 1
+
+
+@pytest.mark.parametrize("version", ["²", "-1", "x", "9" * 30])
+def test_an_odd_version_number_is_a_form_error_not_a_500(world: World, client: FlaskClient, version: str) -> None:
+    # "²".isdigit() is True but int("²") fails: hidden version fields are parsed with isdecimal().
+    _sign_in(client, Role.COORDINATOR)
+    posted = client.post("/review/cycles/2026-Q2/narrative", data={"version": version, "narrative": "Second."})
+    assert posted.status_code in (200, 409)
+    assert _cycle(world.open_id).narrative != "Second."

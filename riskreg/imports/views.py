@@ -172,7 +172,7 @@ def show(token: str) -> Page:
     if plan.counts() != upload.counts:
         upload = uploads.with_counts(_folder(), upload, plan.counts())  # apply compares with what was shown last
     page = request.args.get("page", "1")
-    number = int(page) if page.isdigit() and len(page) < 7 else 1
+    number = int(page) if page.isdecimal() and len(page) < 7 else 1
     return _preview_page(upload, unit, result, plan, request.args.get("show", "all"), number)
 
 

@@ -343,7 +343,7 @@ def cycle_narrative(code: str) -> BaseResponse | str | tuple[str, int]:
     form = NarrativeForm()
     if found.status == CycleStatus.CLOSED:
         return _closed(operations.CycleClosedError(found, "its narrative"))
-    if not form.validate_on_submit() or not (form.version.data or "").isdigit():
+    if not form.validate_on_submit() or not (form.version.data or "").isdecimal():
         return _render_cycle(found, narrative=form)
     try:
         operations.set_narrative(
@@ -363,7 +363,7 @@ def cycle_narrative(code: str) -> BaseResponse | str | tuple[str, int]:
 
 def _step_form() -> CycleStepForm:
     form = CycleStepForm()
-    if not form.validate_on_submit() or not (form.version.data or "").isdigit():
+    if not form.validate_on_submit() or not (form.version.data or "").isdecimal():
         abort(400)
     return form
 
