@@ -220,7 +220,8 @@ def test_closing_a_cycle_draws_its_heatmaps_ahead_of_the_first_visit(app: Flask,
             SYSTEM,
             review_ops.CycleInput(code="2099-Q9", period_start=date(today.year, 1, 1), period_end=today),
         )
-        review_ops.close_cycle(db.session, SYSTEM, cycle, cycle.version)
+        cycle.narrative = "Closed to draw its heatmaps."
+        review_ops.close_cycle(db.session, SYSTEM, cycle, cycle.version, confirmed_early=True)
         job = db.session.scalars(select(Job).where(Job.kind == "heatmaps")).one()
         assert job.status == JobStatus.DONE, job.message
         assert job.idempotency_key == "heatmaps:2099-Q9"

@@ -27,6 +27,7 @@ from riskreg.textpolicy import TextPolicyError, check_text, read_statement, stat
 from riskreg.workbook.cells import clean_text, escape_xstring
 from tests.conftest import login
 from tests.factories import make_unit, make_user
+from tests.test_exports import download
 
 CORPUS_FILE = Path(__file__).parent / "data" / "naughty_strings.txt"
 FORM_MODULES = (
@@ -261,16 +262,14 @@ def test_naughty_strings_survive_form_export_and_import_unchanged(app: Flask) ->
     assert changed == 0
     assert refused > 20  # the corpus does hit the policy
 
-    export = client.post(
-        "/exports/",
-        data={
-            "cycle": "now",
-            "audience": "taskforce",
-            "symbol": "C26/12",
-            "annex": "2",
-            "classification": "For official use only",
-            "prepared_by": "Strategic Planning Department",
-        },
+    export = download(
+        client,
+        cycle="now",
+        audience="taskforce",
+        symbol="C26/12",
+        annex="2",
+        classification="For official use only",
+        prepared_by="Strategic Planning Department",
     )
     assert export.status_code == 200, export.text[:2000]
 

@@ -113,7 +113,12 @@ def stored(sessions: Sessions) -> list[Stored]:
             action_values = api.form(f"/risks/{ref}/actions/new").values
             control_values = api.form(f"/risks/{ref}/controls/new").values
         # An action due in the past, so that the home page's overdue list shows it too.
-        action = {**action_values, "due_date": "2025-01-15", **dict.fromkeys(ACTION_FIELDS, payload)}
+        action = {
+            **action_values,
+            "due_date": "2025-01-15",
+            "confirm_overdue": "y",  # already overdue on purpose: kept only when confirmed
+            **dict.fromkeys(ACTION_FIELDS, payload),
+        }
         assert api.post(f"/risks/{ref}/actions/new", action).endswith(f"/risks/{ref}#actions"), payload
         control = {**control_values, **dict.fromkeys(CONTROL_FIELDS, payload)}
         assert api.post(f"/risks/{ref}/controls/new", control).endswith(f"/risks/{ref}#controls"), payload
