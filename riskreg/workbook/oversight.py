@@ -28,7 +28,7 @@ from riskreg.workbook.plan import (
 if TYPE_CHECKING:
     from riskreg.workbook.build import CouncilInputs, Selection
 
-WIDTHS = (16.0, 10.0, 11.0, 60.0, 12.0, 22.0, 13.0, 30.0)
+WIDTHS = (16.0, 10.0, 14.0, 60.0, 12.0, 22.0, 13.0, 30.0)  # 14: "Implemented" heads column 3 of the summaries
 DETAIL_HEADERS = ("Report", "No.", "Type", "Recommendation", "Unit", "Status", "Target date", "Risks addressed")
 
 
